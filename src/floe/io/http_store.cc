@@ -1,0 +1,121 @@
+// HttpStore requests: GET, ranged GET with preconditions, HEAD; writes and listings are refused.
+#include "floe/io/http_store.h"
+
+#include <cstdlib>
+
+namespace floe::io {
+
+HttpStore::HttpStore(std::shared_ptr<HttpTransport> transport, std::string base_url, RetryPolicy retry)
+    : transport_(std::move(transport)), base_url_(std::move(base_url)), retry_(retry) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+std::string HttpStore::url_for(std::string_view key) const {
+  return key.empty() ? base_url_ : base_url_ + "/" + std::string(key);
+}
+
+HttpRequest HttpStore::build(std::string_view method, std::string_view key,
+                             const GetOptions* preconditions) const {
+  HttpRequest request;
+  request.method = std::string(method);
+  request.url = url_for(key);
+  request.follow_redirects = true;
+  if (preconditions && preconditions->if_match) {
+    std::string etag = *preconditions->if_match;
+    if (!etag.starts_with('"') && !etag.starts_with("W/")) etag = "\"" + etag + "\"";
+    request.headers.emplace_back("If-Match", etag);
+  }
+  if (preconditions && preconditions->if_unmodified_since) {
+    request.headers.emplace_back("If-Unmodified-Since", format_http_date(*preconditions->if_unmodified_since));
+  }
+  return request;
+}
+
+Result<Bytes> HttpStore::get(std::string_view key, const GetOptions& options) {
+  if (options.offset || options.length) {
+    uint64_t offset = options.offset.value_or(0);
+    uint64_t length = 0;
+    if (options.length) {
+      length = *options.length;
+    } else {
+      FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, head(key));
+      if (offset > meta.size) {
+        return make_error(ErrorCode::kInvalidArgument, "GET {}: offset {} is past the end ({} bytes)",
+                          url_for(key), offset, meta.size);
+      }
+      length = meta.size - offset;
+    }
+    std::vector<std::byte> buffer(length);
+    RangeRead read{key, offset, length, buffer.data(), &options};
+    std::vector<Status> statuses = read_ranges_into(std::span(&read, 1));
+    if (!statuses[0].ok()) return std::move(statuses[0]).error();
+    return Bytes::from_vector(std::move(buffer));
+  }
+  RetryStats stats;
+  auto outcomes = execute_with_retries(
+      *transport_, 1,
+      [&](size_t, int) {
+        HttpRequest request = build("GET", key, &options);
+        request.max_body_bytes = uint64_t{1} << 40;
+        return request;
+      },
+      [](size_t, const HttpOutcome& outcome) { return default_classification(outcome); }, retry_, &stats);
+  retries_ += stats.retries;
+  HttpOutcome& outcome = outcomes.front();
+  if (!outcome.completed() || outcome.response.status != 200) {
+    return error_from_outcome(outcome, "GET " + url_for(key), 1 + static_cast<int>(stats.retries));
+  }
+  return std::move(outcome.response.body);
+}
+
+std::vector<Status> HttpStore::read_ranges_into(std::span<const RangeRead> reads) {
+  RetryStats stats;
+  auto statuses = execute_range_reads(
+      *transport_, reads, [&](const RangeRead& read, int) { return build("GET", read.key, read.preconditions); },
+      [&](const RangeRead& read) { return "GET " + url_for(read.key); }, retry_, &stats);
+  retries_ += stats.retries;
+  return statuses;
+}
+
+Result<ObjectMeta> HttpStore::head(std::string_view key) {
+  RetryStats stats;
+  auto outcomes = execute_with_retries(
+      *transport_, 1, [&](size_t, int) { return build("HEAD", key, nullptr); },
+      [](size_t, const HttpOutcome& outcome) { return default_classification(outcome); }, retry_, &stats);
+  retries_ += stats.retries;
+  HttpOutcome& outcome = outcomes.front();
+  if (!outcome.completed() || outcome.response.status != 200) {
+    return error_from_outcome(outcome, "HEAD " + url_for(key), 1 + static_cast<int>(stats.retries));
+  }
+  ObjectMeta meta;
+  meta.key = std::string(key);
+  auto length = outcome.response.header("content-length");
+  if (!length) {
+    return make_error(ErrorCode::kUnsupported, "HEAD {}: the server did not send Content-Length",
+                      url_for(key));
+  }
+  meta.size = std::strtoull(std::string(*length).c_str(), nullptr, 10);
+  std::string etag(outcome.response.header("etag").value_or(""));
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  meta.etag = etag;
+  if (auto modified = outcome.response.header("last-modified")) meta.last_modified = parse_http_date(*modified);
+  return meta;
+}
+
+Result<PutResult> HttpStore::put(std::string_view key, Bytes, const PutOptions&) {
+  return make_error(ErrorCode::kUnsupported,
+                    "cannot write {}: HTTP stores are read-only; write to s3:// or a local path",
+                    url_for(key));
+}
+
+Status HttpStore::del(std::string_view key) {
+  return make_error(ErrorCode::kUnsupported, "cannot delete {}: HTTP stores are read-only", url_for(key));
+}
+
+Result<ListResult> HttpStore::list(std::string_view prefix, std::string_view) {
+  return make_error(ErrorCode::kUnsupported,
+                    "cannot list {}: plain HTTP has no listing; name the files explicitly or use s3://",
+                    url_for(prefix));
+}
+
+}  // namespace floe::io

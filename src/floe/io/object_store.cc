@@ -1,0 +1,32 @@
+// Default implementations shared by all object stores.
+#include "floe/io/object_store.h"
+
+namespace floe::io {
+
+Result<PutResult> ObjectStore::put_multipart(std::string_view key, Bytes data, uint64_t,
+                                             const PutOptions& options) {
+  return put(key, std::move(data), options);
+}
+
+std::vector<Result<Bytes>> ObjectStore::get_ranges(
+    std::string_view key, std::span<const std::pair<uint64_t, uint64_t>> ranges) {
+  std::vector<std::vector<std::byte>> buffers(ranges.size());
+  std::vector<RangeRead> reads(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    buffers[i].resize(ranges[i].second);
+    reads[i] = RangeRead{key, ranges[i].first, ranges[i].second, buffers[i].data(), nullptr};
+  }
+  std::vector<Status> statuses = read_ranges_into(reads);
+  std::vector<Result<Bytes>> out;
+  out.reserve(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (statuses[i].ok()) {
+      out.emplace_back(Bytes::from_vector(std::move(buffers[i])));
+    } else {
+      out.emplace_back(std::move(statuses[i]).error());
+    }
+  }
+  return out;
+}
+
+}  // namespace floe::io

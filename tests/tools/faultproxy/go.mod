@@ -1,0 +1,3 @@
+module floe/faultproxy
+
+go 1.22
