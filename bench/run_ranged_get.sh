@@ -17,6 +17,7 @@
 #   RANGE_SIZE [1048576]  STRIDE [2162688 = 2 MiB + 64 KiB]  OBJECT_SIZE [218103808 = 208 MiB]
 #   BENCH_BUCKET [floe-bench]  PROXY_PORT [17072] (LATENCY proxy)  PROXY0_PORT [17073] (0-latency)
 #   FLOE_TEST_STATE [/tmp/floe-test-servers]  SKIP_ZERO_LATENCY [0]  SKIP_LATENCY [0]
+#   FLOE_BENCH_BIN [build/release/bench/floe_bench_ranged_get]
 #
 # Why the stride is 2 MiB + 64 KiB and not 2 MiB: object_store (obstore) merges ranges whose gap
 # is <= 1 MiB into one request by default; with a 2 MiB stride the gap is exactly 1 MiB and
@@ -53,7 +54,7 @@ last_end=$(( (RANGES_PER_KEY - 1) * STRIDE + RANGE_SIZE ))
 py="$repo/.venv/bin/python"
 [ -x "$py" ] || die "no $py: run scripts/install-deps.sh --with-bench"
 "$py" -c 'import s3fs, obstore' 2>/dev/null || die "s3fs/obstore missing in .venv: run scripts/install-deps.sh --with-bench"
-floe_bin="$repo/build/release/bench/floe_bench_ranged_get"
+floe_bin="${FLOE_BENCH_BIN:-$repo/build/release/bench/floe_bench_ranged_get}"
 
 # ---------------------------------------------------------------- servers
 started_servers=0
@@ -101,7 +102,7 @@ trap 'exit 130' INT TERM
 
 start_proxy() { # port latency
   local port="$1" lat="$2" i
-  if curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/__faultproxy/stats" 2>/dev/null; then
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is already in use (set PROXY_PORT / PROXY0_PORT)"
   fi
   "$faultproxy" -listen "127.0.0.1:$port" -upstream "$S3_ENDPOINT" -latency "$lat" >"$tmp/proxy-$port.log" 2>&1 &

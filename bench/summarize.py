@@ -134,7 +134,7 @@ def main(argv=None):
     for r in recs:
         groups.setdefault((r.get("bench", "?"), r.get("scenario", "?")), []).append(r)
     for (bench, scenario), rs in groups.items():
-        first = rs[0]
+        first = next((r for r in rs if "ranges" in r), rs[0])
         print(f"### {bench}, {scenario}")
         desc = []
         if "ranges" in first:

@@ -7,7 +7,7 @@
 # Reads, for each key, the ranges [i*stride, i*stride+range_size) for i in 0..N-1 as ONE
 # `curl --parallel --parallel-immediate --parallel-max C` run (default C = 64, curl caps it at 300)
 # driven by a config file with one block per range (url, range, --aws-sigv4, user, output,
-# write-out), signed with curl's own SigV4 (--aws-sigv4 "aws:amz:REGION:s3", path-style URLs).
+# header, write-out), signed with curl's own SigV4 (--aws-sigv4 "aws:amz:REGION:s3", path-style URLs).
 # Prints one JSON line:
 #   {"tool":"curl","seconds":S,"ranges":N,"bytes":B}            (bytes = sum of %{size_download})
 # plus "checksum" (zlib crc32 of all ranges in (key, offset) order, as the other peers) with --verify.
@@ -60,6 +60,10 @@ cleanup() { rm -rf "$tmp"; [ "$outdir" = /dev/null ] || rm -rf "$outdir"; }
 trap cleanup EXIT
 chmod 700 "$tmp"
 
+# curl 7.88's --aws-sigv4 does not send x-amz-content-sha256, which S3 (and versitygw) require;
+# when the header is given, curl signs it and uses it as the payload hash. GET has an empty body.
+empty_sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+
 IFS=',' read -r -a key_list <<< "$keys"
 cfg="$tmp/curl.cfg"
 order="$tmp/order"   # output files in checksum order (with --verify)
@@ -75,6 +79,7 @@ order="$tmp/order"   # output files in checksum order (with --verify)
       printf 'range = "%d-%d"\n' "$start" "$end"
       printf 'aws-sigv4 = "aws:amz:%s:s3"\n' "$region"
       printf 'user = "%s:%s"\n' "$ak" "$sk"
+      printf 'header = "x-amz-content-sha256: %s"\n' "$empty_sha256"
       printf 'output = "%s"\n' "$out"
       printf 'write-out = "%%{http_code} %%{size_download}\\n"\n'
       printf 'silent\n'

@@ -6,6 +6,8 @@ set -euo pipefail
 # Then:  . "$STATE/env"   ...   tests/servers/stop.sh [STATE_DIR]
 #
 # Ports (all 127.0.0.1): versitygw 17070, faultproxy->versitygw 17071, nginx 18080, faultproxy->nginx 18081.
+# They can be moved (e.g. to run two suites side by side, each with its own state dir) with
+# FLOE_TEST_S3_PORT, FLOE_TEST_S3_PROXY_PORT, FLOE_TEST_HTTP_PORT, FLOE_TEST_HTTP_PROXY_PORT.
 #
 # versitygw notes (v1.7.0, from `versitygw --help`, `versitygw posix --help` and its source):
 #  * Only the root account (ROOT_ACCESS_KEY/ROOT_SECRET_KEY) exists; no --iam-dir is needed for it.
@@ -19,7 +21,8 @@ set -euo pipefail
 #    it is turned on here because real S3 keeps connections open and the client's pool must be exercised.
 #  * --quiet silences per-request logging on stdout (benchmarks would fill the log otherwise).
 #  * The posix backend stores metadata (ETag, content type, ...) in user xattrs; on a file system
-#    without them it needs --sidecar DIR. That is detected below by really setting an xattr.
+#    without them it needs --sidecar DIR. That is detected below by really setting an xattr
+#    (FLOE_TEST_VGW_SIDECAR=1 forces the sidecar).
 #  * Region defaults to us-east-1 (--region); ListObjectsV2 clamps max-keys to 1000;
 #    multipart parts other than the last must be >= 5 MiB (EntityTooSmall otherwise).
 
@@ -31,7 +34,8 @@ case "$STATE" in
   /|/tmp|/root|/home|/work|"$HOME"|"$repo"|"$repo"/*) echo "start.sh: refusing to use $STATE as the state dir" >&2; exit 1 ;;
 esac
 
-S3_PORT=17070; S3_PROXY_PORT=17071; HTTP_PORT=18080; HTTP_PROXY_PORT=18081
+S3_PORT=${FLOE_TEST_S3_PORT:-17070}; S3_PROXY_PORT=${FLOE_TEST_S3_PROXY_PORT:-17071}
+HTTP_PORT=${FLOE_TEST_HTTP_PORT:-18080}; HTTP_PROXY_PORT=${FLOE_TEST_HTTP_PROXY_PORT:-18081}
 ACCESS_KEY=floe-test-ak; SECRET_KEY=floe-test-sk
 WAIT_SECONDS=20
 
@@ -60,12 +64,15 @@ mkdir -p "$STATE"/{bin,logs,s3root} "$STATE"/nginx/{logs,data,tmp}
 : > "$STATE/pids"
 
 # On failure: show the log of what did not come up, stop whatever was started, exit non-zero.
-die() { # message [logfile]
+die() { # message [logfile...]
+  local f
   echo "start.sh: $1" >&2
-  if [ -n "${2:-}" ] && [ -f "$2" ]; then
-    echo "---- last lines of $2 ----" >&2
-    tail -n 30 "$2" >&2
-  fi
+  for f in "${@:2}"; do
+    if [ -s "$f" ]; then
+      echo "---- last lines of $f ----" >&2
+      tail -n 30 "$f" >&2
+    fi
+  done
   "$here/stop.sh" "$STATE" >&2 || true
   exit 1
 }
@@ -73,15 +80,16 @@ die() { # message [logfile]
 # record NAME PID BINARY: one line per process; stop.sh checks BINARY against /proc/PID/cmdline.
 record() { echo "$1 $2 $3" >> "$STATE/pids"; }
 
-# wait_http NAME PID URL LOG: bounded wait until URL gives any HTTP answer while PID stays alive.
+# wait_http NAME PID URL LOG...: bounded wait until URL gives any HTTP answer while PID stays alive.
 wait_http() {
-  local name=$1 pid=$2 url=$3 log=$4 deadline=$((SECONDS + WAIT_SECONDS))
+  local name=$1 pid=$2 url=$3 deadline=$((SECONDS + WAIT_SECONDS))
+  shift 3
   while [ $SECONDS -lt $deadline ]; do
-    kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited during startup" "$log"
+    kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited during startup" "$@"
     if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
     sleep 0.1
   done
-  die "$name did not answer on $url within ${WAIT_SECONDS}s" "$log"
+  die "$name did not answer on $url within ${WAIT_SECONDS}s" "$@"
 }
 
 # 1. faultproxy binary (go's build cache makes this fast after the first time).
@@ -92,7 +100,8 @@ wait_http() {
 sidecar=()
 probe="$STATE/.xattr-probe"
 : > "$probe"
-if ! python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.floe_probe", b"1")' "$probe" 2>/dev/null; then
+if [ "${FLOE_TEST_VGW_SIDECAR:-0}" = 1 ] ||
+   ! python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.floe_probe", b"1")' "$probe" 2>/dev/null; then
   mkdir -p "$STATE/s3sidecar"
   sidecar=(--sidecar "$STATE/s3sidecar")
 fi
@@ -139,11 +148,10 @@ http {
     }
 }
 CONF
-log="$ngx/logs/error.log"
 "$NGINX" -p "$ngx" -e logs/error.log -c "$ngx/nginx.conf" < /dev/null > "$STATE/logs/nginx.out" 2>&1 &
 ngx_pid=$!
 record nginx "$ngx_pid" "$NGINX"
-wait_http nginx "$ngx_pid" "http://127.0.0.1:$HTTP_PORT/" "$log"
+wait_http nginx "$ngx_pid" "http://127.0.0.1:$HTTP_PORT/" "$STATE/logs/nginx.out" "$ngx/logs/error.log"
 
 # 4. fault proxies in front of each server.
 start_proxy() { # NAME LISTEN_PORT UPSTREAM_PORT

@@ -107,13 +107,20 @@ Error error_from_outcome(const HttpOutcome& outcome, std::string_view what, int 
   }
   ErrorCode code = ErrorCode::kIo;
   std::string advice;
-  if (status == 404) {
+  // Some servers answer an unknown key with 404 (versitygw: XAdminUserNotFound); the code decides.
+  static constexpr std::string_view kCredentialCodes[] = {
+      "SignatureDoesNotMatch", "InvalidAccessKeyId", "XAdminUserNotFound", "ExpiredToken",
+      "InvalidToken", "TokenRefreshRequired"};
+  bool credential_problem = std::find(std::begin(kCredentialCodes), std::end(kCredentialCodes),
+                                      document.code) != std::end(kCredentialCodes);
+  if (credential_problem) {
+    code = ErrorCode::kPermissionDenied;
+    advice = "; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (or AWS_PROFILE)";
+  } else if (status == 404) {
     code = ErrorCode::kNotFound;
   } else if (status == 401 || status == 403) {
     code = ErrorCode::kPermissionDenied;
-    advice = document.code == "SignatureDoesNotMatch" || document.code == "InvalidAccessKeyId"
-                 ? "; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
-                 : "; check the credentials, or use --anonymous for public data";
+    advice = "; check the credentials, or use --anonymous for public data";
   } else if (status == 412 || (status == 409 && document.code == "ConditionalRequestConflict")) {
     code = ErrorCode::kPreconditionFailed;
   } else if (status == 400 || status == 405 || status == 411 || status == 416) {

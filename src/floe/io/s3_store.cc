@@ -365,3 +365,18 @@ Status S3Store::create_bucket() {
 }
 
 }  // namespace floe::io
+
+namespace floe::io {
+
+Status S3Store::put_bucket_policy(std::string_view policy_json) {
+  Bytes body = Bytes::copy_of(policy_json);
+  HttpOutcome outcome = send(
+      [&](int) {
+        return build("PUT", "", "policy=", {{"Content-Type", "application/json"}}, body);
+      },
+      true);
+  if (outcome.completed() && outcome.response.status / 100 == 2) return ok_status();
+  return error_from_outcome(outcome, "set policy of s3://" + options_.bucket, 1);
+}
+
+}  // namespace floe::io

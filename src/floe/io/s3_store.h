@@ -50,6 +50,8 @@ class S3Store final : public ObjectStore {
 
   // Creates the bucket (for tests and `floe repo init` on a fresh server).
   Status create_bucket();
+  // Sets a bucket policy document (JSON); used to publish a bucket for anonymous readers.
+  Status put_bucket_policy(std::string_view policy_json);
   const S3StoreOptions& options() const { return options_; }
   uint64_t retries() const { return retries_.load(); }
 

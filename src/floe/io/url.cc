@@ -85,7 +85,7 @@ std::string Url::origin() const {
 
 std::string Url::to_string() const {
   switch (scheme) {
-    case Scheme::kFile: return path;
+    case Scheme::kFile: return path.find("://") == std::string::npos ? path : "file://" + path;
     case Scheme::kS3: return "s3://" + host + "/" + path;
     case Scheme::kHttp:
     case Scheme::kHttps: return origin() + "/" + path + (query.empty() ? "" : "?" + query);

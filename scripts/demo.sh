@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# floe's main job on an embedded default. Until virtualization lands this shows the store layer on
+# local files: listing with globs, object metadata, an inclusive byte range, and a batch of ranges
+# coalesced into few reads. Usage: scripts/demo.sh [DATA_DIR] (default: ../shared/testdata or generated files)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+scripts/install-deps.sh --build-only
+cmake --preset release >/dev/null
+cmake --build build/release -j "$(nproc)" --target floe
+floe=build/release/src/floe/cli/floe
+
+data="${1:-}"
+if [ -z "$data" ] && [ -d ../shared/testdata/netcdf ]; then data="$(cd ../shared/testdata && pwd)"; fi
+if [ -z "$data" ]; then
+  data="$(mktemp -d)"
+  for i in 1 2 3; do head -c 300000 /dev/urandom > "$data/sample-$i.nc"; done
+  echo "demo: no test data found; generated three files in $data"
+fi
+first="$(find "$data" -type f -name '*.nc' | sort | head -1)"
+
+echo "== floe store ls '$data/**/*.nc'"
+"$floe" store ls "$data/**/*.nc"
+echo
+echo "== floe store stat $first"
+"$floe" store stat "$first"
+echo
+echo "== floe store cat $first --range 0-3  (the format's magic bytes)"
+"$floe" store cat "$first" --range 0-3 | od -An -c
+echo
+echo "== floe store fetch $first --ranges 0-1023,2048-4095,100000-100099"
+"$floe" store fetch "$first" --ranges 0-1023,2048-4095,100000-100099
