@@ -25,6 +25,13 @@ func echoUpstream(t *testing.T, hits *int64) *httptest.Server {
 	blob := bytes.Repeat([]byte("0123456789"), 100)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		atomic.AddInt64(hits, 1)
+		if strings.HasPrefix(r.URL.Path, "/chunked/") { // unknown length: chunked transfer encoding
+			for i := 0; i < 10; i++ {
+				_, _ = w.Write(blob[:100])
+				w.(http.Flusher).Flush()
+			}
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, "/blob/") {
 			w.Header().Set("ETag", `"blob"`)
 			w.Header().Set("Content-Length", "1000")
@@ -250,9 +257,26 @@ func TestTruncate(t *testing.T) {
 			t.Fatalf("truncated body content differs")
 		}
 	}
+	// Unknown length (chunked upstream): the whole body fits the read-ahead, so its length is announced.
+	addRule(t, ps.URL, `{"match":"/chunked/","action":"truncate","count":1}`)
+	out, _ := rawRequest(t, addr, "GET /chunked/a HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), nil)
+	if err != nil {
+		t.Fatalf("parse: %v\n%q", err, out)
+	}
+	if b, err := io.ReadAll(resp.Body); resp.ContentLength != 1000 || len(b) != 500 || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("chunked truncate: CL %d, %d bytes, err %v", resp.ContentLength, len(b), err)
+	}
+	// HEAD: headers unchanged (Content-Length of the object), then the reset.
+	addRule(t, ps.URL, `{"match":"/blob/","method":"HEAD","action":"truncate","count":1}`)
+	out, _ = rawRequest(t, addr, "HEAD /blob/a HTTP/1.1\r\nHost: h\r\n\r\n")
+	if !bytes.Contains(out, []byte("Content-Length: 1000\r\n")) {
+		t.Fatalf("HEAD truncate headers: %q", out)
+	}
+
 	// The same through a normal client: it must report an error, never a short success.
 	addRule(t, ps.URL, `{"match":"/blob/","action":"truncate","count":1}`)
-	resp, err := http.Get(ps.URL + "/blob/b")
+	resp, err = http.Get(ps.URL + "/blob/b")
 	if err == nil {
 		_, err = io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -314,12 +314,15 @@ func copyBody(w http.ResponseWriter, src io.Reader, flush bool) (int64, error) {
 func (p *proxy) truncate(w http.ResponseWriter, r *http.Request, resp *http.Response, ru *rule) {
 	length := resp.ContentLength
 	var body io.Reader = resp.Body
-	if r.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
-		length, body = 0, bytes.NewReader(nil)
+	noBody := r.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified
+	if noBody {
+		body = bytes.NewReader(nil) // headers go out unchanged, then the reset
 	} else if length < 0 {
 		pre, err := io.ReadAll(io.LimitReader(resp.Body, readAheadLimit))
 		if err != nil {
-			resetClose(mustHijack(w))
+			if conn := mustHijack(w); conn != nil {
+				resetClose(conn)
+			}
 			return
 		}
 		if len(pre) < readAheadLimit {
@@ -335,7 +338,7 @@ func (p *proxy) truncate(w http.ResponseWriter, r *http.Request, resp *http.Resp
 	if ru.TruncateBytes != nil {
 		k = *ru.TruncateBytes
 	}
-	if k < 0 {
+	if k < 0 || noBody {
 		k = 0
 	}
 	if length >= 0 && k > length {
@@ -348,9 +351,11 @@ func (p *proxy) truncate(w http.ResponseWriter, r *http.Request, resp *http.Resp
 	}
 	defer resetClose(conn)
 	h := cloneWithoutHop(resp.Header)
-	if length >= 0 {
+	switch {
+	case noBody:
+	case length >= 0:
 		h.Set("Content-Length", strconv.FormatInt(length, 10))
-	} else {
+	default:
 		h.Del("Content-Length")
 		h.Set("Transfer-Encoding", "chunked")
 	}
@@ -358,7 +363,7 @@ func (p *proxy) truncate(w http.ResponseWriter, r *http.Request, resp *http.Resp
 	fmt.Fprintf(&hdr, "HTTP/1.1 %03d %s\r\n", resp.StatusCode, http.StatusText(resp.StatusCode))
 	_ = h.Write(&hdr)
 	hdr.WriteString("\r\n")
-	if length < 0 && k > 0 {
+	if !noBody && length < 0 && k > 0 {
 		fmt.Fprintf(&hdr, "%x\r\n", k) // one chunk announced in full, cut short below
 	}
 	if _, err := conn.Write(hdr.Bytes()); err != nil {
