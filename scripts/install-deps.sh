@@ -35,10 +35,11 @@ fi
 [ $build_only = 1 ] && exit 0
 
 # The S3 test server: versitygw checks SigV4 and conditional writes.
-gobin="$(go env GOPATH)/bin"
+go="$(command -v go || echo /usr/local/go/bin/go)"
+gobin="$("$go" env GOPATH)/bin"
 if [ ! -x "$gobin/versitygw" ]; then
   echo "install-deps: go install versitygw"
-  (cd /tmp && go install github.com/versity/versitygw/cmd/versitygw@v1.7.0)
+  (cd /tmp && "$go" install github.com/versity/versitygw/cmd/versitygw@v1.7.0)
 fi
 
 # Python peers for benchmarks (and later interop tests) live in a project venv.

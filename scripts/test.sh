@@ -8,7 +8,8 @@ scripts/install-deps.sh
 jobs="${FLOE_JOBS:-$(nproc)}"
 
 # Go unit tests of the fault proxy the integration tests rely on.
-(cd tests/tools/faultproxy && go vet ./... && go test ./... 2>&1 | tail -3)
+go="$(command -v go || echo /usr/local/go/bin/go)"
+(cd tests/tools/faultproxy && "$go" vet ./... && "$go" test ./... 2>&1 | tail -3)
 
 # Fuzz targets (clang + libFuzzer + ASan/UBSan), a bounded run each.
 if command -v clang++-14 >/dev/null; then

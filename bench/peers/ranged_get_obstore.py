@@ -30,34 +30,20 @@ building the S3Store (no network I/O), and afterwards the length checks and
 the checksum. Connections are opened lazily inside the timed region (fresh
 process per run, no warm pool), exactly as for the other tools.
 """
-import argparse
 import asyncio
 import json
 import sys
 import time
 import zlib
 
+import ranged_get_common
+from ranged_get_common import plan
+
 OBJECT_STORE_COALESCE_PARALLEL = 10
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--endpoint", required=True, help="S3 endpoint URL, e.g. http://127.0.0.1:17070")
-    p.add_argument("--bucket", required=True)
-    p.add_argument("--keys", required=True, help="comma-separated object keys")
-    p.add_argument("--ranges-per-key", type=int, required=True)
-    p.add_argument("--range-size", type=int, required=True, help="bytes per range")
-    p.add_argument("--stride", type=int, required=True, help="bytes between range starts")
-    p.add_argument("--access-key", required=True)
-    p.add_argument("--secret-key", required=True)
-    p.add_argument("--region", default="us-east-1")
-    p.add_argument("--concurrency", type=int, default=64,
-                   help="approx. max requests in flight: ceil(C/10) get_ranges calls; 0 = unbounded; default 64")
-    a = p.parse_args(argv)
-    a.keys = [k for k in a.keys.split(",") if k]
-    if not a.keys or a.ranges_per_key < 1 or a.range_size < 1 or a.stride < a.range_size or a.concurrency < 0:
-        p.error("need >=1 key, ranges-per-key>=1, range-size>=1, stride>=range-size, concurrency>=0")
-    return a
+    return ranged_get_common.parse_args(__doc__.split("\n\n")[0], "approx. max requests in flight: ceil(C/10) get_ranges calls; 0 = unbounded; default 64", 0, argv)
 
 
 async def main_async(a):

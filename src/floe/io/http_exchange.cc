@@ -246,6 +246,11 @@ std::vector<Status> execute_range_reads(HttpTransport& transport, std::span<cons
   return statuses;
 }
 
+std::string strip_etag_quotes(std::string_view etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  return std::string(etag);
+}
+
 std::optional<int64_t> parse_http_date(std::string_view value) {
   std::tm parts{};
   std::string text(value);

@@ -32,25 +32,7 @@ HttpRequest HttpStore::build(std::string_view method, std::string_view key,
 }
 
 Result<Bytes> HttpStore::get(std::string_view key, const GetOptions& options) {
-  if (options.offset || options.length) {
-    uint64_t offset = options.offset.value_or(0);
-    uint64_t length = 0;
-    if (options.length) {
-      length = *options.length;
-    } else {
-      FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, head(key));
-      if (offset > meta.size) {
-        return make_error(ErrorCode::kInvalidArgument, "GET {}: offset {} is past the end ({} bytes)",
-                          url_for(key), offset, meta.size);
-      }
-      length = meta.size - offset;
-    }
-    std::vector<std::byte> buffer(length);
-    RangeRead read{key, offset, length, buffer.data(), &options};
-    std::vector<Status> statuses = read_ranges_into(std::span(&read, 1));
-    if (!statuses[0].ok()) return std::move(statuses[0]).error();
-    return Bytes::from_vector(std::move(buffer));
-  }
+  if (options.offset || options.length) return get_range(key, options);
   RetryStats stats;
   auto outcomes = execute_with_retries(
       *transport_, 1,
@@ -95,9 +77,7 @@ Result<ObjectMeta> HttpStore::head(std::string_view key) {
                       url_for(key));
   }
   meta.size = std::strtoull(std::string(*length).c_str(), nullptr, 10);
-  std::string etag(outcome.response.header("etag").value_or(""));
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  meta.etag = etag;
+  meta.etag = strip_etag_quotes(outcome.response.header("etag").value_or(""));
   if (auto modified = outcome.response.header("last-modified")) meta.last_modified = parse_http_date(*modified);
   return meta;
 }

@@ -8,6 +8,26 @@ Result<PutResult> ObjectStore::put_multipart(std::string_view key, Bytes data, u
   return put(key, std::move(data), options);
 }
 
+Result<Bytes> ObjectStore::get_range(std::string_view key, const GetOptions& options) {
+  uint64_t offset = options.offset.value_or(0);
+  uint64_t length = 0;
+  if (options.length) {
+    length = *options.length;
+  } else {
+    FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, head(key));
+    if (offset > meta.size) {
+      return make_error(ErrorCode::kInvalidArgument, "GET {}: offset {} is past the end ({} bytes)",
+                        url_for(key), offset, meta.size);
+    }
+    length = meta.size - offset;
+  }
+  std::vector<std::byte> buffer(length);
+  RangeRead read{key, offset, length, buffer.data(), &options};
+  std::vector<Status> statuses = read_ranges_into(std::span(&read, 1));
+  if (!statuses[0].ok()) return std::move(statuses[0]).error();
+  return Bytes::from_vector(std::move(buffer));
+}
+
 std::vector<Result<Bytes>> ObjectStore::get_ranges(
     std::string_view key, std::span<const std::pair<uint64_t, uint64_t>> ranges) {
   std::vector<std::vector<std::byte>> buffers(ranges.size());

@@ -9,11 +9,6 @@
 namespace floe::io {
 namespace {
 
-std::string strip_quotes(std::string_view etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  return std::string(etag);
-}
-
 bool dns_compatible(std::string_view bucket) {
   if (bucket.size() < 3 || bucket.size() > 63) return false;
   for (char c : bucket) {
@@ -128,29 +123,11 @@ HttpOutcome S3Store::send(const std::function<HttpRequest(int attempt)>& build_a
 Result<Bytes> S3Store::get(std::string_view key, const GetOptions& options) {
   std::string object_key = full_key(key);
   HeaderList headers;
-  if (options.if_match) headers.emplace_back("If-Match", "\"" + strip_quotes(*options.if_match) + "\"");
+  if (options.if_match) headers.emplace_back("If-Match", "\"" + strip_etag_quotes(*options.if_match) + "\"");
   if (options.if_unmodified_since) {
     headers.emplace_back("If-Unmodified-Since", format_http_date(*options.if_unmodified_since));
   }
-  if (options.offset || options.length) {
-    uint64_t offset = options.offset.value_or(0);
-    uint64_t length = 0;
-    if (options.length) {
-      length = *options.length;
-    } else {
-      FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, head(key));
-      if (offset > meta.size) {
-        return make_error(ErrorCode::kInvalidArgument, "GET {}: offset {} is past the end ({} bytes)",
-                          url_for(key), offset, meta.size);
-      }
-      length = meta.size - offset;
-    }
-    std::vector<std::byte> buffer(length);
-    RangeRead read{key, offset, length, buffer.data(), &options};
-    std::vector<Status> statuses = read_ranges_into(std::span(&read, 1));
-    if (!statuses[0].ok()) return std::move(statuses[0]).error();
-    return Bytes::from_vector(std::move(buffer));
-  }
+  if (options.offset || options.length) return get_range(key, options);
   HttpOutcome outcome = send(
       [&](int) {
         HttpRequest request = build("GET", object_key, "", headers, {});
@@ -172,7 +149,7 @@ std::vector<Status> S3Store::read_ranges_into(std::span<const RangeRead> reads) 
         HeaderList headers;
         if (read.preconditions) {
           if (read.preconditions->if_match) {
-            headers.emplace_back("If-Match", "\"" + strip_quotes(*read.preconditions->if_match) + "\"");
+            headers.emplace_back("If-Match", "\"" + strip_etag_quotes(*read.preconditions->if_match) + "\"");
           }
           if (read.preconditions->if_unmodified_since) {
             headers.emplace_back("If-Unmodified-Since",
@@ -196,13 +173,13 @@ Result<ObjectMeta> S3Store::head(std::string_view key) {
   meta.key = std::string(key);
   auto length = outcome.response.header("content-length");
   meta.size = length ? std::strtoull(std::string(*length).c_str(), nullptr, 10) : 0;
-  meta.etag = strip_quotes(outcome.response.header("etag").value_or(""));
+  meta.etag = strip_etag_quotes(outcome.response.header("etag").value_or(""));
   if (auto modified = outcome.response.header("last-modified")) meta.last_modified = parse_http_date(*modified);
   return meta;
 }
 
 std::string S3Store::format_if_match(std::string_view etag, bool quoted) const {
-  std::string bare = strip_quotes(etag);
+  std::string bare = strip_etag_quotes(etag);
   return quoted ? "\"" + bare + "\"" : bare;
 }
 
@@ -223,7 +200,7 @@ Result<PutResult> S3Store::put_once(std::string_view key, const Bytes& data, con
     }
     return error;
   }
-  return PutResult{strip_quotes(outcome.response.header("etag").value_or(""))};
+  return PutResult{strip_etag_quotes(outcome.response.header("etag").value_or(""))};
 }
 
 Result<PutResult> S3Store::put(std::string_view key, Bytes data, const PutOptions& options) {
@@ -244,7 +221,7 @@ Result<PutResult> S3Store::put(std::string_view key, Bytes data, const PutOption
   }
   // Was it a real mismatch or a server that wants the other quoting? The current ETag decides.
   auto current = head(key);
-  if (!current.ok() || strip_quotes(current->etag) != strip_quotes(*options.if_match)) return result;
+  if (!current.ok() || strip_etag_quotes(current->etag) != strip_etag_quotes(*options.if_match)) return result;
   auto second = put_once(key, data, options, !quoted);
   if (second.ok()) quoting_ = quoted ? 2 : 1;
   return second;
@@ -348,7 +325,7 @@ Result<PutResult> S3Store::put_multipart(std::string_view key, Bytes data, uint6
     return make_error(ErrorCode::kIo, "{} (complete): {}: {}", what, error->code, error->message);
   }
   auto document = parse_xml(finished.response.body.view());
-  std::string etag = document.ok() ? strip_quotes(document->child_text("ETag")) : "";
+  std::string etag = document.ok() ? strip_etag_quotes(document->child_text("ETag")) : "";
   if (etag.empty()) {
     FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, head(key));  // some servers answer with an empty ETag
     etag = meta.etag;

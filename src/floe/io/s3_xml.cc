@@ -195,13 +195,6 @@ class XmlParser {
   size_t nodes_ = 0;
 };
 
-std::string strip_quotes(std::string_view etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return std::string(etag);
-}
-
 }  // namespace
 
 const XmlNode* XmlNode::child(std::string_view child_name) const {
@@ -240,7 +233,7 @@ Result<ListObjectsPage> parse_list_objects_v2(std::string_view body) {
       if (meta.key.empty() || ec != std::errc() || end != size.data() + size.size()) {
         return make_error(ErrorCode::kCorrupt, "listing entry without a valid Key and Size");
       }
-      meta.etag = strip_quotes(node.child_text("ETag"));
+      meta.etag = strip_etag_quotes(node.child_text("ETag"));
       meta.last_modified = parse_http_date(node.child_text("LastModified"));
       page.objects.push_back(std::move(meta));
     } else if (node.name == "CommonPrefixes") {
