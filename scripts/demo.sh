@@ -17,7 +17,8 @@ if [ -z "$data" ]; then
   for i in 1 2 3; do head -c 300000 /dev/urandom > "$data/sample-$i.nc"; done
   echo "demo: no test data found; generated three files in $data"
 fi
-first="$(find "$data" -type f -name '*.nc' | sort | head -1)"
+first="$(find "$data" -type f -name '*.nc' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"
+size="$(stat -c %s "$first")"
 
 echo "== floe store ls '$data/**/*.nc'"
 "$floe" store ls "$data/**/*.nc"
@@ -28,5 +29,6 @@ echo
 echo "== floe store cat $first --range 0-3  (the format's magic bytes)"
 "$floe" store cat "$first" --range 0-3 | od -An -c
 echo
-echo "== floe store fetch $first --ranges 0-1023,2048-4095,100000-100099"
-"$floe" store fetch "$first" --ranges 0-1023,2048-4095,100000-100099
+tail_range="$((size - 100))-$((size - 1))"
+echo "== floe store fetch $first --ranges 0-1023,2048-4095,$tail_range"
+"$floe" store fetch "$first" --ranges "0-1023,2048-4095,$tail_range"
