@@ -251,6 +251,15 @@ std::string strip_etag_quotes(std::string_view etag) {
   return std::string(etag);
 }
 
+ObjectMeta object_meta_from_response(const HttpResponse& response, std::string_view key) {
+  ObjectMeta meta;
+  meta.key = std::string(key);
+  if (auto length = response.header("content-length")) meta.size = parse_unsigned(*length).value_or(0);
+  meta.etag = strip_etag_quotes(response.header("etag").value_or(""));
+  if (auto modified = response.header("last-modified")) meta.last_modified = parse_http_date(*modified);
+  return meta;
+}
+
 std::optional<int64_t> parse_http_date(std::string_view value) {
   std::tm parts{};
   std::string text(value);

@@ -74,6 +74,9 @@ std::optional<ContentRange> parse_content_range(std::string_view value);
 // An ETag without its surrounding double quotes ("\"abc\"" → "abc").
 std::string strip_etag_quotes(std::string_view etag);
 
+// Size (Content-Length, 0 when absent), ETag without quotes and Last-Modified of a HEAD/GET answer.
+ObjectMeta object_meta_from_response(const HttpResponse& response, std::string_view key);
+
 // Parses an RFC 7231 HTTP-date ("Tue, 15 Nov 1994 08:12:31 GMT") to seconds since the epoch.
 std::optional<int64_t> parse_http_date(std::string_view value);
 std::string format_http_date(int64_t seconds);

@@ -1,8 +1,6 @@
 // HttpStore requests: GET, ranged GET with preconditions, HEAD; writes and listings are refused.
 #include "floe/io/http_store.h"
 
-#include <cstdlib>
-
 namespace floe::io {
 
 HttpStore::HttpStore(std::shared_ptr<HttpTransport> transport, std::string base_url, RetryPolicy retry)
@@ -69,17 +67,11 @@ Result<ObjectMeta> HttpStore::head(std::string_view key) {
   if (!outcome.completed() || outcome.response.status != 200) {
     return error_from_outcome(outcome, "HEAD " + url_for(key), 1 + static_cast<int>(stats.retries));
   }
-  ObjectMeta meta;
-  meta.key = std::string(key);
-  auto length = outcome.response.header("content-length");
-  if (!length) {
+  if (!outcome.response.header("content-length")) {
     return make_error(ErrorCode::kUnsupported, "HEAD {}: the server did not send Content-Length",
                       url_for(key));
   }
-  meta.size = std::strtoull(std::string(*length).c_str(), nullptr, 10);
-  meta.etag = strip_etag_quotes(outcome.response.header("etag").value_or(""));
-  if (auto modified = outcome.response.header("last-modified")) meta.last_modified = parse_http_date(*modified);
-  return meta;
+  return object_meta_from_response(outcome.response, key);
 }
 
 Result<PutResult> HttpStore::put(std::string_view key, Bytes, const PutOptions&) {

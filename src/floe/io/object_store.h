@@ -72,14 +72,13 @@ class ObjectStore {
                                           const PutOptions& options = {});
 
   // Convenience over read_ranges_into: fresh buffers per range.
+  std::vector<Result<Bytes>> get_ranges(std::string_view key,
+                                        std::span<const std::pair<uint64_t, uint64_t>> ranges);
+
  protected:
   // A ranged get (options.offset/length set) through read_ranges_into; HEADs for the size when the
   // length is open-ended.
   Result<Bytes> get_range(std::string_view key, const GetOptions& options);
-
- public:
-  std::vector<Result<Bytes>> get_ranges(std::string_view key,
-                                        std::span<const std::pair<uint64_t, uint64_t>> ranges);
 };
 
 }  // namespace floe::io

@@ -120,14 +120,19 @@ HttpOutcome S3Store::send(const std::function<HttpRequest(int attempt)>& build_a
   return std::move(outcomes.front());
 }
 
-Result<Bytes> S3Store::get(std::string_view key, const GetOptions& options) {
-  std::string object_key = full_key(key);
+HeaderList S3Store::precondition_headers(const GetOptions& options) const {
   HeaderList headers;
-  if (options.if_match) headers.emplace_back("If-Match", "\"" + strip_etag_quotes(*options.if_match) + "\"");
+  if (options.if_match) headers.emplace_back("If-Match", format_if_match(*options.if_match, true));
   if (options.if_unmodified_since) {
     headers.emplace_back("If-Unmodified-Since", format_http_date(*options.if_unmodified_since));
   }
+  return headers;
+}
+
+Result<Bytes> S3Store::get(std::string_view key, const GetOptions& options) {
   if (options.offset || options.length) return get_range(key, options);
+  std::string object_key = full_key(key);
+  HeaderList headers = precondition_headers(options);
   HttpOutcome outcome = send(
       [&](int) {
         HttpRequest request = build("GET", object_key, "", headers, {});
@@ -146,16 +151,7 @@ std::vector<Status> S3Store::read_ranges_into(std::span<const RangeRead> reads) 
   auto statuses = execute_range_reads(
       *transport_, reads,
       [&](const RangeRead& read, int) {
-        HeaderList headers;
-        if (read.preconditions) {
-          if (read.preconditions->if_match) {
-            headers.emplace_back("If-Match", "\"" + strip_etag_quotes(*read.preconditions->if_match) + "\"");
-          }
-          if (read.preconditions->if_unmodified_since) {
-            headers.emplace_back("If-Unmodified-Since",
-                                 format_http_date(*read.preconditions->if_unmodified_since));
-          }
-        }
+        HeaderList headers = read.preconditions ? precondition_headers(*read.preconditions) : HeaderList{};
         return build("GET", full_key(read.key), "", std::move(headers), {});
       },
       [&](const RangeRead& read) { return "GET " + url_for(read.key); }, options_.retry, &stats);
@@ -169,13 +165,7 @@ Result<ObjectMeta> S3Store::head(std::string_view key) {
   if (!outcome.completed() || outcome.response.status != 200) {
     return error_from_outcome(outcome, "HEAD " + url_for(key), 1);
   }
-  ObjectMeta meta;
-  meta.key = std::string(key);
-  auto length = outcome.response.header("content-length");
-  meta.size = length ? std::strtoull(std::string(*length).c_str(), nullptr, 10) : 0;
-  meta.etag = strip_etag_quotes(outcome.response.header("etag").value_or(""));
-  if (auto modified = outcome.response.header("last-modified")) meta.last_modified = parse_http_date(*modified);
-  return meta;
+  return object_meta_from_response(outcome.response, key);
 }
 
 std::string S3Store::format_if_match(std::string_view etag, bool quoted) const {
@@ -340,10 +330,6 @@ Status S3Store::create_bucket() {
   if (document.code == "BucketAlreadyOwnedByYou") return ok_status();
   return error_from_outcome(outcome, "create bucket s3://" + options_.bucket, 1);
 }
-
-}  // namespace floe::io
-
-namespace floe::io {
 
 Status S3Store::put_bucket_policy(std::string_view policy_json) {
   Bytes body = Bytes::copy_of(policy_json);

@@ -72,6 +72,8 @@ class S3Store final : public ObjectStore {
                     HeaderList headers, Bytes body, std::string_view payload_sha256 = {}) const;
   HttpOutcome send(const std::function<HttpRequest(int attempt)>& build_attempt, bool retry_transport);
   std::string format_if_match(std::string_view etag, bool quoted) const;
+  // If-Match (quoted, as GET preconditions take it everywhere) and If-Unmodified-Since of a read.
+  HeaderList precondition_headers(const GetOptions& options) const;
   Result<PutResult> put_once(std::string_view key, const Bytes& data, const PutOptions& options,
                              bool quoted);
 
