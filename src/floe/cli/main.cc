@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "floe/cli/global_options.h"
+#include "floe/cli/repo_command.h"
 #include "floe/cli/store_command.h"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", global.quiet, "No progress output");
   std::function<int()> run;
   floe::cli::add_store_command(app, global, run);
+  floe::cli::add_repo_command(app, global, run);
+  floe::cli::add_ls_command(app, global, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
