@@ -38,4 +38,8 @@ Result<Bytes> open_envelope(const Bytes& file, FileType expected, std::string_vi
 // Wraps a flatbuffer payload: spec version 2, implementation "floe-<version>", zstd at `level`.
 Bytes seal_envelope(FileType type, std::span<const std::uint8_t> payload, int level = kDefaultZstdLevel);
 
+// The 39 header bytes seal_envelope writes (zstd compression), for writers that stream the payload.
+std::string envelope_header(FileType type);
+inline constexpr std::string_view kImplementationName = "floe-0.1.0";
+
 }  // namespace floe::icechunk

@@ -70,6 +70,7 @@ Bytes write_snapshot_file(const Snapshot& snapshot);
 
 // ---- transaction log ------------------------------------------------------------------------------------
 
+// A 0-d array has one chunk with no coordinates: `coords` is then {0} when it was updated, else empty.
 struct UpdatedChunks {
   Id8 node_id{};
   std::uint32_t ndim = 0;
