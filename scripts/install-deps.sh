@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything floe needs to build, test and benchmark: Debian packages, the S3 test server, the Python peers.
+# Installs everything floe needs to build, test and benchmark: Debian packages, the S3 test server, the Python peers
+# (a Python >= 3.12 venv in .venv with the interop suite's packages; --with-bench adds the benchmark peers).
 # Usage: scripts/install-deps.sh [--build-only] [--with-bench]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,10 +43,38 @@ if [ ! -x "$gobin/versitygw" ]; then
   (cd /tmp && "$go" install github.com/versity/versitygw/cmd/versitygw@v1.7.0)
 fi
 
-# Python peers for benchmarks (and later interop tests) live in a project venv.
-if [ $with_bench = 1 ]; then
-  venv="$here/.venv"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip >/dev/null
-  "$venv/bin/pip" install -q -r "$here/bench/requirements.txt"
+# Python peers live in a project venv: the interop suite's (always: ctest runs it) and, with --with-bench,
+# the benchmark peers. icechunk-python 2.x needs Python >= 3.12.
+py_ok() { "$1" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
+find_python() {
+  local candidate root
+  for candidate in python3.13 python3.12 python3; do
+    if command -v "$candidate" >/dev/null && py_ok "$(command -v "$candidate")"; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null; then root="$(pyenv root)"; else root="${PYENV_ROOT:-$HOME/.pyenv}"; fi
+  for candidate in "$root"/versions/3.1[23]*/bin/python3.1[23]; do
+    if [ -x "$candidate" ] && py_ok "$candidate"; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+venv="$here/.venv"
+if [ -x "$venv/bin/python" ] && ! py_ok "$venv/bin/python"; then
+  echo "install-deps: $venv has Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), icechunk needs >= 3.12: recreating it"
+  rm -rf -- "$venv"
 fi
+if [ ! -x "$venv/bin/python" ]; then
+  if ! python="$(find_python)"; then
+    echo "install-deps: the interop tests need Python >= 3.12 (icechunk-python 2.x) with the venv module;" >&2
+    echo "  looked for python3.13, python3.12, python3 on PATH and \$(pyenv root)/versions/3.1[23]*/bin." >&2
+    echo "  Install one, e.g. 'pyenv install 3.12' or 'apt-get install python3.12 python3.12-venv'." >&2
+    exit 1
+  fi
+  echo "install-deps: creating $venv with $python"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+fi
+requirements=(-r "$here/tests/interop/requirements.txt")
+if [ $with_bench = 1 ]; then requirements+=(-r "$here/bench/requirements.txt"); fi
+"$venv/bin/pip" install -q "${requirements[@]}"
