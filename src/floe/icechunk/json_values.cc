@@ -1,4 +1,4 @@
-// JSON-shaped values as Icechunk stores them: FlexBuffers (spec 2), MessagePack (spec 1), YAML config (spec 1).
+// Icechunk's JSON-shaped values: FlexBuffers (spec 2), MessagePack (spec 1), config.yaml (spec 1).
 #include "floe/icechunk/json_values.h"
 
 #include <flatbuffers/flexbuffers.h>
@@ -24,7 +24,8 @@ constexpr int kMaxDepth = 64;
 // may expand to a huge tree; the budget bounds the nodes and string bytes we produce.
 class FlexReader {
  public:
-  explicit FlexReader(std::size_t input_size) : budget_(input_size * 256 + (1u << 20)) {}
+  explicit FlexReader(std::span<const std::uint8_t> buffer)
+      : buffer_(buffer), budget_(buffer.size() * 64 + (1u << 16)) {}
 
   Result<Json> read(const flexbuffers::Reference& ref, int depth) {
     if (depth > kMaxDepth) {
@@ -46,10 +47,8 @@ class FlexReader {
       case flexbuffers::FBT_INDIRECT_FLOAT:
         return Json(ref.AsDouble());
       case flexbuffers::FBT_KEY: {
-        const char* key = ref.AsKey();
-        std::size_t length = std::strlen(key);
-        FLOE_RETURN_IF_ERROR(spend(length));
-        return Json(std::string(key, length));
+        FLOE_ASSIGN_OR_RETURN(std::string key, key_text(ref));
+        return Json(std::move(key));
       }
       case flexbuffers::FBT_STRING: {
         flexbuffers::String text = ref.AsString();
@@ -77,8 +76,7 @@ class FlexReader {
           if (!key.IsKey()) {
             return make_error(ErrorCode::kCorrupt, "flexbuffer map key {} is not a key", i);
           }
-          const char* name = key.AsKey();
-          FLOE_RETURN_IF_ERROR(spend(std::strlen(name)));
+          FLOE_ASSIGN_OR_RETURN(std::string name, key_text(key));
           FLOE_ASSIGN_OR_RETURN(Json value, read(values[i], depth + 1));
           object[name] = std::move(value);
         }
@@ -98,6 +96,24 @@ class FlexReader {
   }
 
  private:
+  // The 2.0.8 verifier's key check stops at the first non-NUL byte instead of the terminator, so
+  // keys are bounded here.
+  Result<std::string> key_text(const flexbuffers::Reference& key) {
+    const auto* start = reinterpret_cast<const std::uint8_t*>(key.AsKey());
+    const std::uint8_t* end = buffer_.data() + buffer_.size();
+    if (start < buffer_.data() || start >= end) {
+      return make_error(ErrorCode::kCorrupt, "flexbuffer key points outside the buffer");
+    }
+    const void* terminator = std::memchr(start, 0, static_cast<std::size_t>(end - start));
+    if (!terminator) {
+      return make_error(ErrorCode::kCorrupt, "flexbuffer key at offset {} has no terminating NUL",
+                        start - buffer_.data());
+    }
+    auto length = static_cast<std::size_t>(static_cast<const std::uint8_t*>(terminator) - start);
+    FLOE_RETURN_IF_ERROR(spend(length));
+    return std::string(reinterpret_cast<const char*>(start), length);
+  }
+
   template <typename Vector>
   Result<Json> read_elements(const Vector& vector, int depth) {
     Json array = Json::array();
@@ -118,6 +134,7 @@ class FlexReader {
     return ok_status();
   }
 
+  std::span<const std::uint8_t> buffer_;
   std::size_t budget_;
 };
 
@@ -149,7 +166,8 @@ void write_flex(flexbuffers::Builder& builder, const Json& value) {
       builder.Bool(value.get<bool>());
       return;
     case Json::value_t::number_integer: {
-      // Rust's flexbuffers serde output for serde_json numbers: u64 when non-negative, i64 otherwise.
+      // Rust's flexbuffers serde output for serde_json numbers: u64 when non-negative, i64
+      // otherwise.
       std::int64_t number = value.get<std::int64_t>();
       if (number < 0) {
         builder.Int(number);
@@ -176,6 +194,14 @@ void write_flex(flexbuffers::Builder& builder, const Json& value) {
   }
 }
 
+// A JSON object key for a map key that is not a string: scalars become their JSON text. Containers
+// are refused, since stringifying nested container keys grows exponentially with depth.
+std::optional<std::string> scalar_key_text(const Json& key) {
+  if (key.is_string()) return key.get<std::string>();
+  if (key.is_structured() || key.is_binary()) return std::nullopt;
+  return key.dump();
+}
+
 // ---------------------------------------------------------------------------------------------
 // MessagePack
 // ---------------------------------------------------------------------------------------------
@@ -187,7 +213,8 @@ class MsgpackReader {
   Result<Json> read_document() {
     FLOE_ASSIGN_OR_RETURN(Json value, read(0));
     if (offset_ != input_.size()) {
-      return make_error(ErrorCode::kCorrupt, "msgpack has {} trailing bytes after the value at offset {}",
+      return make_error(ErrorCode::kCorrupt,
+                        "msgpack has {} trailing bytes after the value at offset {}",
                         input_.size() - offset_, offset_);
     }
     return value;
@@ -199,8 +226,8 @@ class MsgpackReader {
   Status need(std::size_t count, std::size_t at, std::string_view what) const {
     if (count > remaining()) {
       return make_error(ErrorCode::kCorrupt,
-                        "msgpack {} at offset {} needs {} bytes but only {} remain", what, at, count,
-                        remaining());
+                        "msgpack {} at offset {} needs {} bytes but only {} remain", what, at,
+                        count, remaining());
     }
     return ok_status();
   }
@@ -260,11 +287,18 @@ class MsgpackReader {
     for (std::uint64_t i = 0; i < count; ++i) {
       std::size_t key_offset = offset_;
       FLOE_ASSIGN_OR_RETURN(Json key, read(depth + 1));
-      std::string name = key.is_string() ? key.get<std::string>() : key.dump(-1, ' ', false, Json::error_handler_t::replace);
+      std::optional<std::string> name_or_none = scalar_key_text(key);
+      if (!name_or_none) {
+        return make_error(ErrorCode::kUnsupported,
+                          "msgpack map at offset {} has an array, map or bin key at offset {}", at,
+                          key_offset);
+      }
+      std::string name = std::move(*name_or_none);
       FLOE_ASSIGN_OR_RETURN(Json value, read(depth + 1));
       if (object.contains(name)) {
-        return make_error(ErrorCode::kCorrupt, "msgpack map at offset {} repeats key {:?} at offset {}",
-                          at, name, key_offset);
+        return make_error(ErrorCode::kCorrupt,
+                          "msgpack map at offset {} repeats key {:?} at offset {}", at, name,
+                          key_offset);
       }
       object[name] = std::move(value);
     }
@@ -297,7 +331,8 @@ class MsgpackReader {
       case 0xc4:
       case 0xc5:
       case 0xc6: {
-        FLOE_ASSIGN_OR_RETURN(std::uint64_t length, read_uint(std::size_t{1} << (tag - 0xc4), at, "bin length"));
+        FLOE_ASSIGN_OR_RETURN(std::uint64_t length,
+                              read_uint(std::size_t{1} << (tag - 0xc4), at, "bin length"));
         return read_binary(length, at);
       }
       case 0xc7:
@@ -309,7 +344,8 @@ class MsgpackReader {
       case 0xd7:
       case 0xd8:
         return make_error(ErrorCode::kUnsupported,
-                          "msgpack extension type (0x{:02x}) at offset {} is not supported", tag, at);
+                          "msgpack extension type (0x{:02x}) at offset {} is not supported", tag,
+                          at);
       case 0xca: {
         FLOE_ASSIGN_OR_RETURN(std::uint64_t raw, read_uint(4, at, "float32"));
         auto bits = static_cast<std::uint32_t>(raw);
@@ -327,7 +363,8 @@ class MsgpackReader {
       case 0xcd:
       case 0xce:
       case 0xcf: {
-        FLOE_ASSIGN_OR_RETURN(std::uint64_t number, read_uint(std::size_t{1} << (tag - 0xcc), at, "uint"));
+        FLOE_ASSIGN_OR_RETURN(std::uint64_t number,
+                              read_uint(std::size_t{1} << (tag - 0xcc), at, "uint"));
         return Json(number);
       }
       case 0xd0:
@@ -341,24 +378,28 @@ class MsgpackReader {
       case 0xd9:
       case 0xda:
       case 0xdb: {
-        FLOE_ASSIGN_OR_RETURN(std::uint64_t length, read_uint(std::size_t{1} << (tag - 0xd9), at, "str length"));
+        FLOE_ASSIGN_OR_RETURN(std::uint64_t length,
+                              read_uint(std::size_t{1} << (tag - 0xd9), at, "str length"));
         FLOE_ASSIGN_OR_RETURN(std::string text, read_string(length, at));
         return Json(std::move(text));
       }
       case 0xdc:
       case 0xdd: {
-        FLOE_ASSIGN_OR_RETURN(std::uint64_t count, read_uint(tag == 0xdc ? 2 : 4, at, "array length"));
+        FLOE_ASSIGN_OR_RETURN(std::uint64_t count,
+                              read_uint(tag == 0xdc ? 2 : 4, at, "array length"));
         return read_array(count, at, depth);
       }
       case 0xde:
       case 0xdf: {
-        FLOE_ASSIGN_OR_RETURN(std::uint64_t count, read_uint(tag == 0xde ? 2 : 4, at, "map length"));
+        FLOE_ASSIGN_OR_RETURN(std::uint64_t count,
+                              read_uint(tag == 0xde ? 2 : 4, at, "map length"));
         return read_map(count, at, depth);
       }
       default:
         break;
     }
-    return make_error(ErrorCode::kCorrupt, "msgpack byte 0x{:02x} at offset {} is not a valid type", tag, at);
+    return make_error(ErrorCode::kCorrupt, "msgpack byte 0x{:02x} at offset {} is not a valid type",
+                      tag, at);
   }
 
   std::span<const std::uint8_t> input_;
@@ -393,7 +434,8 @@ bool is_digits(std::string_view text) {
 
 // YAML 1.2 core schema resolution of a plain scalar, which is what serde_yaml uses.
 Json resolve_plain_scalar(std::string_view text) {
-  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")
+    return nullptr;
   if (text == "true" || text == "True" || text == "TRUE") return true;
   if (text == "false" || text == "False" || text == "FALSE") return false;
   std::string_view unsigned_part = text;
@@ -409,8 +451,8 @@ Json resolve_plain_scalar(std::string_view text) {
       if (error == std::errc() && end == text.data() + text.size()) return number;
     } else {
       std::uint64_t number = 0;
-      auto [end, error] =
-          std::from_chars(unsigned_part.data(), unsigned_part.data() + unsigned_part.size(), number);
+      auto [end, error] = std::from_chars(unsigned_part.data(),
+                                          unsigned_part.data() + unsigned_part.size(), number);
       if (error == std::errc() && end == unsigned_part.data() + unsigned_part.size()) return number;
     }
     // Out of 64-bit range: fall through to a float.
@@ -418,14 +460,16 @@ Json resolve_plain_scalar(std::string_view text) {
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'o')) {
     std::string_view digits = text.substr(2);
     std::uint64_t number = 0;
-    auto [end, error] =
-        std::from_chars(digits.data(), digits.data() + digits.size(), number, text[1] == 'x' ? 16 : 8);
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number,
+                                        text[1] == 'x' ? 16 : 8);
     if (error == std::errc() && end == digits.data() + digits.size()) return number;
   }
   if (unsigned_part == ".inf" || unsigned_part == ".Inf" || unsigned_part == ".INF") {
-    return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
   }
-  if (text == ".nan" || text == ".NaN" || text == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  if (text == ".nan" || text == ".NaN" || text == ".NAN")
+    return std::numeric_limits<double>::quiet_NaN();
   // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
   {
     std::string_view rest = unsigned_part;
@@ -580,7 +624,8 @@ class YamlParser {
     if (pos_ >= lines_.size()) return Json(nullptr);
     const YamlLine& line = lines_[pos_];
     bool sequence = is_sequence_entry(line.text);
-    if (line.indent < parent_indent || (line.indent == parent_indent && !(sequence && sequence_at_parent))) {
+    if (line.indent < parent_indent ||
+        (line.indent == parent_indent && !(sequence && sequence_at_parent))) {
       return Json(nullptr);
     }
     if (sequence) return parse_sequence(line.indent, depth);
@@ -593,7 +638,8 @@ class YamlParser {
 
   Result<Json> parse_sequence(int indent, int depth) {
     Json array = Json::array();
-    while (pos_ < lines_.size() && lines_[pos_].indent == indent && is_sequence_entry(lines_[pos_].text)) {
+    while (pos_ < lines_.size() && lines_[pos_].indent == indent &&
+           is_sequence_entry(lines_[pos_].text)) {
       YamlLine& line = lines_[pos_];
       std::string_view rest = line.text.substr(1);
       std::size_t skipped = 1;
@@ -646,27 +692,32 @@ class YamlParser {
   }
 
   // The value text after `key:` (or a whole line): empty means the value is the following block.
-  Result<Json> parse_inline(std::string_view text, int line, int parent_indent, bool sequence_at_parent,
-                            int depth) {
+  Result<Json> parse_inline(std::string_view text, int line, int parent_indent,
+                            bool sequence_at_parent, int depth) {
     if (depth > kMaxDepth) return unsupported(line, "nesting too deep");
-    if (text.empty() || text.front() == '#') return parse_block(parent_indent, sequence_at_parent, depth);
+    if (text.empty() || text.front() == '#')
+      return parse_block(parent_indent, sequence_at_parent, depth);
     char first = text.front();
     if (first == '!') {
       // serde_yaml writes externally tagged enum variants as `!variant value`.
       std::size_t end = text.find(' ');
-      std::string tag(text.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
+      std::string tag(
+          text.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1));
       if (tag.empty() || tag.front() == '<' || tag.front() == '!') {
         return unsupported(line, "verbatim or secondary tag handle");
       }
-      std::string_view rest = end == std::string_view::npos ? std::string_view() : trim(text.substr(end));
-      FLOE_ASSIGN_OR_RETURN(Json inner, parse_inline(rest, line, parent_indent, sequence_at_parent, depth + 1));
+      std::string_view rest =
+          end == std::string_view::npos ? std::string_view() : trim(text.substr(end));
+      FLOE_ASSIGN_OR_RETURN(Json inner,
+                            parse_inline(rest, line, parent_indent, sequence_at_parent, depth + 1));
       Json tagged = Json::object();
       tagged[tag] = std::move(inner);
       return tagged;
     }
     if (first == '&' || first == '*') return unsupported(line, "anchors and aliases");
     if (first == '|' || first == '>') return unsupported(line, "block scalars");
-    if (first == '@' || first == '`' || first == '%') return unsupported(line, "reserved indicator");
+    if (first == '@' || first == '`' || first == '%')
+      return unsupported(line, "reserved indicator");
     if (first == '{' || first == '[') {
       std::size_t position = 0;
       FLOE_ASSIGN_OR_RETURN(Json value, parse_flow(text, position, line, depth + 1));
@@ -679,7 +730,8 @@ class YamlParser {
       FLOE_RETURN_IF_ERROR(expect_line_end(text.substr(consumed), line));
       return Json(std::move(value));
     }
-    if (is_sequence_entry(text)) return unsupported(line, "sequence item after a mapping key on the same line");
+    if (is_sequence_entry(text))
+      return unsupported(line, "sequence item after a mapping key on the same line");
     std::size_t comment = text.find(" #");
     std::string_view plain = trim(text.substr(0, comment));
     if (plain.find(": ") != std::string_view::npos || plain.ends_with(":")) {
@@ -716,27 +768,69 @@ class YamlParser {
         char escape = text[i];
         int hex_digits = 0;
         switch (escape) {
-          case '0': out += '\0'; break;
-          case 'a': out += '\a'; break;
-          case 'b': out += '\b'; break;
-          case 't': case '\t': out += '\t'; break;
-          case 'n': out += '\n'; break;
-          case 'v': out += '\v'; break;
-          case 'f': out += '\f'; break;
-          case 'r': out += '\r'; break;
-          case 'e': out += '\x1b'; break;
-          case ' ': out += ' '; break;
-          case '"': out += '"'; break;
-          case '/': out += '/'; break;
-          case '\\': out += '\\'; break;
-          case 'N': append_utf8(out, 0x85); break;
-          case '_': append_utf8(out, 0xa0); break;
-          case 'L': append_utf8(out, 0x2028); break;
-          case 'P': append_utf8(out, 0x2029); break;
-          case 'x': hex_digits = 2; break;
-          case 'u': hex_digits = 4; break;
-          case 'U': hex_digits = 8; break;
-          default: return corrupt(line, fmt::format("unknown escape \\{}", escape));
+          case '0':
+            out += '\0';
+            break;
+          case 'a':
+            out += '\a';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 't':
+          case '\t':
+            out += '\t';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'v':
+            out += '\v';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 'e':
+            out += '\x1b';
+            break;
+          case ' ':
+            out += ' ';
+            break;
+          case '"':
+            out += '"';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case 'N':
+            append_utf8(out, 0x85);
+            break;
+          case '_':
+            append_utf8(out, 0xa0);
+            break;
+          case 'L':
+            append_utf8(out, 0x2028);
+            break;
+          case 'P':
+            append_utf8(out, 0x2029);
+            break;
+          case 'x':
+            hex_digits = 2;
+            break;
+          case 'u':
+            hex_digits = 4;
+            break;
+          case 'U':
+            hex_digits = 8;
+            break;
+          default:
+            return corrupt(line, fmt::format("unknown escape \\{}", escape));
         }
         if (hex_digits > 0) {
           if (text.size() - i - 1 < static_cast<std::size_t>(hex_digits)) {
@@ -744,9 +838,10 @@ class YamlParser {
           }
           std::uint32_t code_point = 0;
           std::string_view digits = text.substr(i + 1, static_cast<std::size_t>(hex_digits));
-          auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), code_point, 16);
-          if (error != std::errc() || end != digits.data() + digits.size() || code_point > 0x10ffff ||
-              (code_point >= 0xd800 && code_point <= 0xdfff)) {
+          auto [end, error] =
+              std::from_chars(digits.data(), digits.data() + digits.size(), code_point, 16);
+          if (error != std::errc() || end != digits.data() + digits.size() ||
+              code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff)) {
             return corrupt(line, "invalid \\x/\\u/\\U escape");
           }
           append_utf8(out, code_point);
@@ -766,7 +861,8 @@ class YamlParser {
   }
 
   // Flow collections on one line: `{}`, `[]`, `{a: 1, b: [x, 'y']}`.
-  static Result<Json> parse_flow(std::string_view text, std::size_t& position, int line, int depth) {
+  static Result<Json> parse_flow(std::string_view text, std::size_t& position, int line,
+                                 int depth) {
     if (depth > kMaxDepth) return unsupported(line, "nesting too deep");
     auto skip_spaces = [&] {
       while (position < text.size() && text[position] == ' ') ++position;
@@ -781,8 +877,10 @@ class YamlParser {
     }
     for (;;) {
       skip_spaces();
-      if (position >= text.size()) return unsupported(line, "flow collection does not end on its line");
-      FLOE_ASSIGN_OR_RETURN(Json first, parse_flow_scalar(text, position, line, depth, open == '{'));
+      if (position >= text.size())
+        return unsupported(line, "flow collection does not end on its line");
+      FLOE_ASSIGN_OR_RETURN(Json first,
+                            parse_flow_scalar(text, position, line, depth, open == '{'));
       skip_spaces();
       if (open == '{') {
         if (position >= text.size() || text[position] != ':') {
@@ -790,8 +888,9 @@ class YamlParser {
         }
         ++position;
         skip_spaces();
-        if (!first.is_string()) first = Json(first.dump(-1, ' ', false, Json::error_handler_t::replace));
-        std::string key = first.get<std::string>();
+        std::optional<std::string> key_or_none = scalar_key_text(first);
+        if (!key_or_none) return unsupported(line, "flow collection used as a mapping key");
+        std::string key = std::move(*key_or_none);
         Json value(nullptr);
         if (position < text.size() && text[position] != ',' && text[position] != '}') {
           FLOE_ASSIGN_OR_RETURN(value, parse_flow_scalar(text, position, line, depth, false));
@@ -802,7 +901,8 @@ class YamlParser {
         result.push_back(std::move(first));
       }
       skip_spaces();
-      if (position >= text.size()) return unsupported(line, "flow collection does not end on its line");
+      if (position >= text.size())
+        return unsupported(line, "flow collection does not end on its line");
       if (text[position] == close) {
         ++position;
         return result;
@@ -812,17 +912,19 @@ class YamlParser {
     }
   }
 
-  static Result<Json> parse_flow_scalar(std::string_view text, std::size_t& position, int line, int depth,
-                                        bool is_key) {
+  static Result<Json> parse_flow_scalar(std::string_view text, std::size_t& position, int line,
+                                        int depth, bool is_key) {
     char first = text[position];
     if (first == '{' || first == '[') return parse_flow(text, position, line, depth + 1);
     if (first == '"' || first == '\'') {
       std::size_t consumed = 0;
-      FLOE_ASSIGN_OR_RETURN(std::string value, parse_quoted(text.substr(position), line, &consumed));
+      FLOE_ASSIGN_OR_RETURN(std::string value,
+                            parse_quoted(text.substr(position), line, &consumed));
       position += consumed;
       return Json(std::move(value));
     }
-    if (first == '!' || first == '&' || first == '*' || first == '|' || first == '>' || first == '?') {
+    if (first == '!' || first == '&' || first == '*' || first == '|' || first == '>' ||
+        first == '?') {
       return unsupported(line, "tags, anchors and complex keys inside flow collections");
     }
     std::size_t start = position;
@@ -850,18 +952,20 @@ class YamlParser {
 
 Result<Json> flexbuffer_to_json(std::span<const std::uint8_t> buffer) {
   if (buffer.size() < 3) {
-    return make_error(ErrorCode::kCorrupt, "flexbuffer of {} bytes is too short (at least 3)", buffer.size());
+    return make_error(ErrorCode::kCorrupt, "flexbuffer of {} bytes is too short (at least 3)",
+                      buffer.size());
   }
   if (buffer.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) {
-    return make_error(ErrorCode::kCorrupt, "flexbuffer of {} bytes is larger than the format allows",
-                      buffer.size());
+    return make_error(ErrorCode::kCorrupt,
+                      "flexbuffer of {} bytes is larger than the format allows", buffer.size());
   }
   if (!flexbuffers::VerifyBuffer(buffer.data(), buffer.size())) {
-    return make_error(ErrorCode::kCorrupt,
-                      "flexbuffer of {} bytes fails verification (offsets, widths or types out of range)",
-                      buffer.size());
+    return make_error(
+        ErrorCode::kCorrupt,
+        "flexbuffer of {} bytes fails verification (offsets, widths or types out of range)",
+        buffer.size());
   }
-  FlexReader reader(buffer.size());
+  FlexReader reader(buffer);
   return reader.read(flexbuffers::GetRoot(buffer.data(), buffer.size()), 0);
 }
 

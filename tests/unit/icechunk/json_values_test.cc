@@ -1,4 +1,4 @@
-// Tests of the Icechunk value readers: FlexBuffers ↔ JSON, MessagePack → JSON and the spec-1 config.yaml.
+// Tests of the Icechunk value readers: FlexBuffers ↔ JSON, MessagePack → JSON, spec-1 config.yaml.
 #include "floe/icechunk/json_values.h"
 
 #include <flatbuffers/flexbuffers.h>
@@ -79,7 +79,8 @@ TEST(FlexBuffers, RoundTripsNestedValues) {
   EXPECT_TRUE((*decoded)["inline_chunk_threshold_bytes"].is_number_unsigned());
   EXPECT_TRUE((*decoded)["negative"].is_number_integer());
   EXPECT_EQ((*decoded)["big"].get<std::uint64_t>(), std::numeric_limits<std::uint64_t>::max());
-  EXPECT_EQ((*decoded)["most_negative"].get<std::int64_t>(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ((*decoded)["most_negative"].get<std::int64_t>(),
+            std::numeric_limits<std::int64_t>::min());
 }
 
 TEST(FlexBuffers, WritesNonNegativeIntsAsUnsignedLikeRust) {
@@ -93,7 +94,8 @@ TEST(FlexBuffers, WritesNonNegativeIntsAsUnsignedLikeRust) {
 }
 
 TEST(FlexBuffers, ScalarRoots) {
-  for (const Json& value : {Json(nullptr), Json(true), Json(42u), Json(-3), Json(1.5), Json("text")}) {
+  for (const Json& value :
+       {Json(nullptr), Json(true), Json(42u), Json(-3), Json(1.5), Json("text")}) {
     auto decoded = flexbuffer_to_json(json_to_flexbuffer(value));
     ASSERT_TRUE(decoded.ok()) << value.dump() << ": " << decoded.error().to_string();
     EXPECT_EQ(*decoded, value);
@@ -134,12 +136,52 @@ TEST(FlexBuffers, ReadsTypesTheWriterDoesNotUse) {
     "indirect_float": 3.25, "keys": ["alpha", "beta"], "bools": [true, false]})"));
 }
 
+// Commit metadata values as Icechunk 2.3.0 (Rust `flexbuffers` serde over serde_json::Value) wrote
+// them into a snapshot, one buffer per key, and the spec-1 → 2 `__icechunk` marker of test-repo-v2.
+// Our writer produces the same bytes.
+TEST(FlexBuffers, MatchesBytesWrittenByIcechunk) {
+  struct Vector {
+    std::string_view hex;
+    std::string_view json;
+  };
+  for (const Vector& v : std::initializer_list<Vector>{
+           {"04 666c6f65 00 05 14 01", R"("floe")"},
+           {"0000003f 0e 04", "0.5"},
+           {"01 61 00 03 01 04 01 08 14 68 06 28 01", R"([1, "a", true])"},
+           {"7a 00 01 03 01 01 01 00 00 02 24 01", R"({"z": null})"},
+           {"07 08 01", "7"},
+           {"fe 04 01", "-2"},
+           {"69735f726f6f74 00 01 09 01 01 01 01 68 02 24 01", R"({"is_root": true})"},
+       }) {
+    std::vector<std::uint8_t> bytes = from_hex(v.hex);
+    auto decoded = flexbuffer_to_json(bytes);
+    ASSERT_TRUE(decoded.ok()) << v.hex << ": " << decoded.error().to_string();
+    EXPECT_EQ(*decoded, Json::parse(v.json)) << v.hex;
+    EXPECT_EQ(json_to_flexbuffer(Json::parse(v.json)), bytes) << v.json;
+  }
+}
+
+TEST(FlexBuffers, RejectsSharedValueExpansion) {
+  // 4,000 references to one shared 4,000-byte string: 16 MB of JSON from ~16 KB of input.
+  flexbuffers::Builder builder(1024, flexbuffers::BUILDER_FLAG_SHARE_KEYS_AND_STRINGS);
+  std::string text(4000, 'x');
+  builder.Vector([&] {
+    for (int i = 0; i < 4000; ++i) builder.String(text);
+  });
+  builder.Finish();
+  ASSERT_LT(builder.GetBuffer().size(), 20000u);
+  auto result = flexbuffer_to_json(builder.GetBuffer());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
+}
+
 TEST(FlexBuffers, RejectsCorruptBuffers) {
-  std::vector<std::uint8_t> good = json_to_flexbuffer(
-      Json::parse(R"({"a": [1, 2, {"b": "text"}], "c": "more text here"})"));
+  std::vector<std::uint8_t> good =
+      json_to_flexbuffer(Json::parse(R"({"a": [1, 2, {"b": "text"}], "c": "more text here"})"));
   ASSERT_TRUE(flexbuffer_to_json(good).ok());
   EXPECT_EQ(flexbuffer_to_json({}).error().code(), ErrorCode::kCorrupt);
-  EXPECT_EQ(flexbuffer_to_json(std::vector<std::uint8_t>{1, 2}).error().code(), ErrorCode::kCorrupt);
+  EXPECT_EQ(flexbuffer_to_json(std::vector<std::uint8_t>{1, 2}).error().code(),
+            ErrorCode::kCorrupt);
   // Every truncation and every single-byte corruption either fails cleanly or decodes to something.
   for (std::size_t length = 0; length < good.size(); ++length) {
     auto result = flexbuffer_to_json(std::span(good.data(), length));
@@ -153,8 +195,8 @@ TEST(FlexBuffers, RejectsCorruptBuffers) {
       bad[i] = static_cast<std::uint8_t>(bad[i] ^ flip);
       auto result = flexbuffer_to_json(bad);
       if (!result.ok()) {
-      EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
-    }
+        EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
+      }
     }
   }
   // Root width byte that is not 1/2/4/8, and a root offset pointing past the start.
@@ -164,6 +206,17 @@ TEST(FlexBuffers, RejectsCorruptBuffers) {
   std::vector<std::uint8_t> bad_offset = good;
   bad_offset[bad_offset.size() - 3] = 0xff;
   EXPECT_FALSE(flexbuffer_to_json(bad_offset).ok());
+}
+
+// flexbuffers 2.0.8's verifier accepts a key whose NUL terminator is missing (it stops at the first
+// non-NUL byte); found by fuzz_icechunk_values. The `{"is_root": true}` buffer with its NUL
+// replaced:
+TEST(FlexBuffers, RejectsKeyWithoutTerminator) {
+  auto result = flexbuffer_to_json(from_hex("69735f726f6f74 2a 01 09 01 01 01 01 68 02 24 01"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(result.error().message().find("offset 0"), std::string::npos)
+      << result.error().message();
 }
 
 TEST(FlexBuffers, RejectsDeepNesting) {
@@ -250,6 +303,10 @@ TEST(MessagePack, RejectsCorruptInput) {
   EXPECT_EQ(msgpack_error("82 a1 61 01 a1 61 02"), ErrorCode::kCorrupt);  // repeated key
   EXPECT_EQ(msgpack_error("d4 01 00"), ErrorCode::kUnsupported);          // fixext1
   EXPECT_EQ(msgpack_error("c7 01 05 00"), ErrorCode::kUnsupported);       // ext8
+  // Container keys: stringifying nested ones grows exponentially (found by fuzzing).
+  EXPECT_EQ(msgpack_error("81 90 01"), ErrorCode::kUnsupported);
+  EXPECT_EQ(msgpack_error("81 81 81 01 02 03 04"), ErrorCode::kUnsupported);
+  EXPECT_EQ(msgpack_error("81 c4 01 00 01"), ErrorCode::kUnsupported);
   std::string deep(200 * 2, '9');
   for (std::size_t i = 0; i < deep.size(); i += 2) deep[i + 1] = '1';  // 200 × fixarray(1)
   EXPECT_EQ(msgpack_error(deep + "c0"), ErrorCode::kCorrupt);
@@ -282,10 +339,11 @@ TEST(ConfigYaml, Scalars) {
   Json infinity = yaml("i: .inf\nm: -.Inf\n");
   EXPECT_EQ(infinity["i"].get<double>(), std::numeric_limits<double>::infinity());
   EXPECT_EQ(infinity["m"].get<double>(), -std::numeric_limits<double>::infinity());
-  EXPECT_EQ(yaml("a: null\nb: ~\nc: true\nd: False\ne: 12\nf: -3\ng: 1.5\nh: 1e3\ni: ~\n"
-                 "j: plain text\nk: 'single ''quoted'''\nl: \"double \\\"q\\\" \\u00e9\\n\"\nm: '12'\n"
-                 "n: s3://bucket/prefix\no: 0x1f\np:\nq: 99999999999999999999\n"),
-            Json::parse(R"({"a": null, "b": null, "c": true, "d": false, "e": 12, "f": -3, "g": 1.5,
+  EXPECT_EQ(
+      yaml("a: null\nb: ~\nc: true\nd: False\ne: 12\nf: -3\ng: 1.5\nh: 1e3\ni: ~\n"
+           "j: plain text\nk: 'single ''quoted'''\nl: \"double \\\"q\\\" \\u00e9\\n\"\nm: '12'\n"
+           "n: s3://bucket/prefix\no: 0x1f\np:\nq: 99999999999999999999\n"),
+      Json::parse(R"({"a": null, "b": null, "c": true, "d": false, "e": 12, "f": -3, "g": 1.5,
               "h": 1000.0, "i": null, "j": "plain text", "k": "single 'quoted'",
               "l": "double \"q\" é\n", "m": "12", "n": "s3://bucket/prefix", "o": 31, "p": null,
               "q": 1e20})"));
@@ -337,11 +395,13 @@ TEST(ConfigYaml, RejectsWhatItDoesNotSupport) {
            {"? complex\n", ErrorCode::kUnsupported, "line 1"},
            {"a:\n  - 1\n  b: 2\n", ErrorCode::kUnsupported, "line 3"},
            {"a: \"\\q\"\n", ErrorCode::kCorrupt, "line 1"},
+           {"a: 1\nb: {[1]: 2}\n", ErrorCode::kUnsupported, "line 2"},
        }) {
     auto result = parse_spec1_config_yaml(c.text);
     ASSERT_FALSE(result.ok()) << c.text << " parsed to " << result->dump();
     EXPECT_EQ(result.error().code(), c.code) << c.text << ": " << result.error().to_string();
-    EXPECT_NE(result.error().message().find(c.line), std::string::npos) << result.error().to_string();
+    EXPECT_NE(result.error().message().find(c.line), std::string::npos)
+        << result.error().to_string();
   }
   std::string deep = "a:\n";
   for (int i = 1; i < 100; ++i) deep += std::string(static_cast<std::size_t>(i) * 2, ' ') + "a:\n";
@@ -362,7 +422,8 @@ TEST(ConfigYaml, RealTestRepoV1) {
   EXPECT_EQ(containers["s3"]["store"], Json::parse(R"({"s3_compatible": {"region": "us-east-1",
     "endpoint_url": "http://localhost:4200", "anonymous": false, "allow_http": true,
     "force_path_style": true}})"));
-  EXPECT_EQ(containers["tigris"]["store"]["tigris"]["endpoint_url"], "https://fly.storage.tigris.dev");
+  EXPECT_EQ(containers["tigris"]["store"]["tigris"]["endpoint_url"],
+            "https://fly.storage.tigris.dev");
   EXPECT_TRUE(containers["tigris"]["store"]["tigris"]["region"].is_null());
   EXPECT_EQ(containers["az"]["store"], Json::parse(R"({"azure": {}})"));
   EXPECT_EQ(containers["file"]["store"], Json::parse(R"({"local_file_system": ""})"));
