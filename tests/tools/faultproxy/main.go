@@ -66,6 +66,33 @@ type proxy struct {
 	rules  []*rule
 	nextID int64
 	st     stats
+
+	// Conditional writes (If-Match / If-None-Match) to one key are forwarded one at a time, so that a
+	// server whose check-then-write is not atomic (versitygw 1.7.0) behaves atomically for every client
+	// that goes through the proxy.
+	keyLocksMu sync.Mutex
+	keyLocks   map[string]*sync.Mutex
+}
+
+func (p *proxy) conditionalWriteLock(r *http.Request, target string) *sync.Mutex {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil
+	}
+	if r.Header.Get("If-Match") == "" && r.Header.Get("If-None-Match") == "" {
+		return nil
+	}
+	key, _, _ := strings.Cut(target, "?")
+	p.keyLocksMu.Lock()
+	defer p.keyLocksMu.Unlock()
+	if p.keyLocks == nil {
+		p.keyLocks = map[string]*sync.Mutex{}
+	}
+	m, ok := p.keyLocks[key]
+	if !ok {
+		m = &sync.Mutex{}
+		p.keyLocks[key] = m
+	}
+	return m
 }
 
 func newProxy(upstream *url.URL, latency time.Duration) *proxy {
@@ -109,6 +136,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if ru == nil || ru.Action == "latency" {
+		if m := p.conditionalWriteLock(r, target); m != nil {
+			m.Lock()
+			defer m.Unlock()
+		}
 		p.forward(w, r, target, nil)
 		return
 	}
