@@ -32,7 +32,7 @@ struct RepoArguments {
   std::optional<std::uint32_t> inline_threshold;
 };
 
-void print_json(const Json& value) { fmt::print("{}\n", value.dump(2)); }
+void print_json(const Json& value) { fmt::print("{}\n", value.dump(2, ' ', false, Json::error_handler_t::replace)); }
 
 Result<Id12> selected_snapshot(const icechunk::Repository& repository, const RepoArguments& arguments) {
   if (!arguments.snapshot.empty()) return icechunk::parse_id12(arguments.snapshot);
@@ -194,7 +194,7 @@ Status run_refs(icechunk::Repository& repository, const RepoArguments& arguments
             ref.checksum_last_modified == 0 ? Json(nullptr) : Json(ref.checksum_last_modified);
         break;
     }
-    fmt::print("{}\n", line.dump());
+    fmt::print("{}\n", line.dump(-1, ' ', false, Json::error_handler_t::replace));
     return ok_status();
   });
 }
