@@ -4,6 +4,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string_view>
 
 #include "floe/core/bytes.h"
@@ -56,6 +57,15 @@ Result<const Root*> verified_root(const Bytes& payload, VerifierLimits limits, s
                       object_name, what, payload.size());
   }
   return flatbuffers::GetRoot<Root>(data);
+}
+
+// The 2.0.8 verifier checks a vector's length prefix for 4-byte alignment but not the elements of struct
+// vectors that need 8 (DimensionShape, ManifestFileInfo); reading those misaligned would be undefined.
+// Empty vectors are exempt: the 2.0.8 C++ builder does not pad a vector of length 0 (PreAlign skips it).
+template <typename Struct>
+bool elements_aligned(const flatbuffers::Vector<const Struct*>* vector) {
+  return vector == nullptr || vector->size() == 0 ||
+         reinterpret_cast<std::uintptr_t>(vector->Data()) % alignof(Struct) == 0;
 }
 
 inline std::string_view view_of(const flatbuffers::String* text) {

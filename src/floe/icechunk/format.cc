@@ -86,6 +86,9 @@ Result<std::vector<DimensionShape>> decode_shape(const fb::ArrayNodeData& array,
     }
     return shape;
   }
+  if (!detail::elements_aligned(array.shape())) {
+    return make_error(ErrorCode::kCorrupt, "{}: array {} has a misaligned shape vector", object_name, path);
+  }
   for (const fb::DimensionShape* dimension : *array.shape()) {  // spec 1: derive the chunk count
     std::uint64_t length = dimension->array_length();
     std::uint64_t chunk_length = dimension->chunk_length();
@@ -296,6 +299,9 @@ Result<Snapshot> read_snapshot_file(const Bytes& file, std::string_view object_n
       }
       snapshot.manifest_files.push_back({to_id12(*info->id()), info->size_bytes(), info->num_chunk_refs()});
     }
+  }
+  if (!detail::elements_aligned(root->manifest_files())) {
+    return make_error(ErrorCode::kCorrupt, "{}: the manifest_files vector is misaligned", object_name);
   }
   for (const fb::ManifestFileInfo* info : *root->manifest_files()) {  // spec 1 (empty in spec 2)
     snapshot.manifest_files.push_back({to_id12(info->id()), info->size_bytes(), info->num_chunk_refs()});
