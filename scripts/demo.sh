@@ -32,3 +32,26 @@ echo
 tail_range="$((size - 100))-$((size - 1))"
 echo "== floe store fetch $first --ranges 0-1023,2048-4095,$tail_range"
 "$floe" store fetch "$first" --ranges "0-1023,2048-4095,$tail_range"
+
+# Icechunk: create a repository, branch and tag it, and read the official compatibility repositories.
+repo="$(mktemp -d)/demo-repo"
+echo
+echo "== floe repo init $repo --container s3://nsf-ncar-era5/=anonymous,region=us-west-2"
+"$floe" repo init "$repo" --container "s3://nsf-ncar-era5/=anonymous,region=us-west-2"
+"$floe" repo branch create "$repo" dev main
+"$floe" repo tag create "$repo" v0 main
+echo "== floe repo info $repo"
+"$floe" repo info "$repo"
+if [ -d ../shared/testdata/icechunk/test-repo-v2 ]; then
+  fixtures="$(mktemp -d)"
+  cp -r ../shared/testdata/icechunk/test-repo-v2 ../shared/testdata/icechunk/test-repo-v1 "$fixtures/"
+  for name in test-repo-v2 test-repo-v1; do
+    echo
+    echo "== floe ls $fixtures/$name   (written by icechunk-python; spec $([ $name = test-repo-v1 ] && echo 1 || echo 2))"
+    "$floe" ls "$fixtures/$name"
+    echo "== floe repo log $fixtures/$name"
+    "$floe" repo log "$fixtures/$name"
+  done
+  echo "== floe repo get $fixtures/test-repo-v2 group1/small_chunks/c/0 | od -An -tx1"
+  "$floe" repo get "$fixtures/test-repo-v2" group1/small_chunks/c/0 | od -An -tx1
+fi
