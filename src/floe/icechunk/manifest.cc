@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <unordered_map>
 
 #include "floe/icechunk/envelope.h"
@@ -29,6 +30,7 @@ constexpr std::uint8_t kLocationsZstdDictionary = 1;
 constexpr size_t kMaxManifestBytes = size_t{1900} << 20;
 constexpr size_t kDictionaryCapacity = 2048;
 constexpr size_t kMinDictionarySamples = 8;
+constexpr size_t kMaxSpareContexts = 8;
 
 struct DDictDeleter {
   void operator()(ZSTD_DDict* dictionary) const { ZSTD_freeDDict(dictionary); }
@@ -86,6 +88,21 @@ struct ManifestView::State {
   std::uint8_t spec_version = 0;
   std::unique_ptr<ZSTD_DDict, DDictDeleter> dictionary;
   std::string object_name;
+  // Decompression contexts are costly to create (~100 KiB); lookups borrow one from here and return it.
+  mutable std::mutex spare_contexts_mutex;
+  mutable std::vector<std::unique_ptr<ZSTD_DCtx, DCtxDeleter>> spare_contexts;
+
+  void borrow_context(LocationScratch& scratch) const {
+    std::lock_guard lock(spare_contexts_mutex);
+    if (spare_contexts.empty()) return;
+    scratch.context = std::move(spare_contexts.back());
+    spare_contexts.pop_back();
+  }
+  void return_context(LocationScratch& scratch) const {
+    if (!scratch.context) return;
+    std::lock_guard lock(spare_contexts_mutex);
+    if (spare_contexts.size() < kMaxSpareContexts) spare_contexts.push_back(std::move(scratch.context));
+  }
 
   const fb::ArrayManifest* find_array(const Id8& node) const {
     const auto* arrays = root->arrays();
@@ -120,6 +137,7 @@ struct ManifestView::State {
     }
     if (ref.compressed_location() != nullptr) {
       out.kind = ChunkKind::kVirtual;
+      if (!scratch.context) borrow_context(scratch);
       if (!scratch.context) scratch.context.reset(ZSTD_createDCtx());
       if (!scratch.context) return make_error(ErrorCode::kInternal, "{}: cannot allocate a zstd context", object_name);
       const auto* compressed = ref.compressed_location();
@@ -221,8 +239,12 @@ Result<std::optional<ChunkRef>> ManifestView::find(const Id8& node, std::span<co
     if (order == 0) {
       LocationScratch scratch;
       ChunkRefView view;
-      FLOE_RETURN_IF_ERROR(state_->decode(*ref, node, scratch, view));
-      return std::optional<ChunkRef>(ChunkRef::from_view(view));
+      Status decoded = state_->decode(*ref, node, scratch, view);
+      std::optional<ChunkRef> found;
+      if (decoded.ok()) found = ChunkRef::from_view(view);
+      state_->return_context(scratch);
+      if (!decoded.ok()) return std::move(decoded).error();
+      return found;
     }
     if (order < 0) {
       low = middle + 1;
@@ -238,11 +260,14 @@ Status ManifestView::for_each_ref(const Id8& node, const std::function<Status(co
   if (array == nullptr) return ok_status();
   LocationScratch scratch;
   ChunkRefView view;
+  Status status;
   for (const fb::ChunkRef* ref : *array->refs()) {
-    FLOE_RETURN_IF_ERROR(state_->decode(*ref, node, scratch, view));
-    FLOE_RETURN_IF_ERROR(visit(view));
+    status = state_->decode(*ref, node, scratch, view);
+    if (status.ok()) status = visit(view);
+    if (!status.ok()) break;
   }
-  return ok_status();
+  state_->return_context(scratch);
+  return status;
 }
 
 // ---- dictionary training -------------------------------------------------------------------------------
