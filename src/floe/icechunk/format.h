@@ -110,6 +110,8 @@ struct TransactionLogToWrite {
 };
 
 // Spec 2. Memory use does not grow with the number of updated chunks beyond the compressed output.
+// Node-id lists and arrays are sorted here; each source must yield its chunks in lexicographic order. The
+// flatbuffer costs 16 + 4 * ndim bytes per chunk and must stay under 2 GiB (~70 million 3-d chunks).
 Bytes write_transaction_log_file(const TransactionLogToWrite& log);
 
 // ---- repo info (the one mutable object, spec 2) ---------------------------------------------------------
