@@ -144,15 +144,19 @@ void ArrayChanges::set(const PackedRef& ref) {
 
 bool ArrayChanges::touches(std::uint64_t linear) const {
   if (overflow_.count(linear) != 0) return true;
-  auto it = std::lower_bound(ordered_.begin(), ordered_.end(), linear,
-                             [](const PackedRef& ref, std::uint64_t value) { return ref.linear < value; });
-  return it != ordered_.end() && it->linear == linear;
+  size_t low = 0;
+  size_t high = ordered_.size();
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    if (ordered_[middle].linear < linear) low = middle + 1;
+    else high = middle;
+  }
+  return low < ordered_.size() && ordered_[low].linear == linear;
 }
 
 void ArrayChanges::compact() {
   if (overflow_.empty()) return;
-  std::vector<PackedRef> all;
-  all.reserve(count());
+  PackedRefSequence all;
   (void)for_each([&](const PackedRef& ref) -> Status {
     all.push_back(ref);
     return ok_status();
@@ -172,7 +176,10 @@ Status ArrayChanges::regrid(ChunkGrid grid, std::string_view path) {
     all.push_back(moved);
     return ok_status();
   }));
-  ordered_ = std::move(all);
+  // Re-numbering keeps row-major order only when the trailing chunk counts are unchanged; sort to be safe.
+  std::sort(all.begin(), all.end(), [](const PackedRef& a, const PackedRef& b) { return a.linear < b.linear; });
+  ordered_ = PackedRefSequence();
+  for (const PackedRef& ref : all) ordered_.push_back(ref);
   overflow_.clear();
   grid_ = std::move(grid);
   return ok_status();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -51,6 +52,28 @@ struct PackedRef {
 };
 static_assert(sizeof(PackedRef) == 24);
 
+// An append-only sequence of packed refs in fixed blocks: growing never copies, so 10^7 refs cost
+// 24 bytes each at every moment (a doubling vector would briefly hold 1.5–2× that).
+class PackedRefSequence {
+ public:
+  static constexpr size_t kBlockBits = 16;
+  static constexpr size_t kBlockSize = size_t{1} << kBlockBits;
+
+  void push_back(const PackedRef& ref) {
+    if (size_ == blocks_.size() * kBlockSize) blocks_.push_back(std::make_unique<PackedRef[]>(kBlockSize));
+    blocks_[size_ >> kBlockBits][size_ & (kBlockSize - 1)] = ref;
+    ++size_;
+  }
+  const PackedRef& operator[](size_t i) const { return blocks_[i >> kBlockBits][i & (kBlockSize - 1)]; }
+  const PackedRef& back() const { return (*this)[size_ - 1]; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  std::vector<std::unique_ptr<PackedRef[]>> blocks_;
+  size_t size_ = 0;
+};
+
 // What a packed ref points at. Virtual targets are interned by (location, checksum).
 struct ChunkTarget {
   ChunkKind kind = ChunkKind::kVirtual;
@@ -81,7 +104,7 @@ class ArrayChanges {
  private:
   Id8 node_id_;
   ChunkGrid grid_;
-  std::vector<PackedRef> ordered_;              // strictly increasing `linear`: the streaming fast path
+  PackedRefSequence ordered_;                    // strictly increasing `linear`: the streaming fast path
   std::map<std::uint64_t, PackedRef> overflow_;  // out-of-order sets
 };
 
@@ -121,7 +144,8 @@ class ChangeSet {
 template <typename Visit>
 Status ArrayChanges::for_each(Visit&& visit) const {
   auto overflow = overflow_.begin();
-  for (const PackedRef& ref : ordered_) {
+  for (size_t i = 0; i < ordered_.size(); ++i) {
+    const PackedRef& ref = ordered_[i];
     while (overflow != overflow_.end() && overflow->first < ref.linear) {
       FLOE_RETURN_IF_ERROR(visit(overflow->second));
       ++overflow;
