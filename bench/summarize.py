@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Summarizes benchmark JSON lines (bench/results/*.jsonl) as Markdown tables.
 
-One table per (bench, scenario), one row per tool: runs (failed), median
+Icechunk commit runs (bench "icechunk_commit" and "icechunk_open_one_ref", from run_icechunk_commit.sh)
+get their own tables: median phase times, peak memory per ref, repository size, time relative to floe,
+and floe's figures against the issue-3 targets.
+
+Ranged-GET runs: one table per (bench, scenario), one row per tool: runs (failed), median
 seconds, median MB/s (MB = 2^20 bytes of payload), requests issued per run and
 bytes moved per run as counted by the proxy, time relative to floe (tool's
 median seconds / floe's: > 1 means floe is faster) and, where curl ran,
@@ -16,7 +20,13 @@ import json
 import statistics
 import sys
 
-TOOL_ORDER = ["floe", "s3fs", "obstore", "curl"]
+TOOL_ORDER = ["floe", "s3fs", "obstore", "curl", "icechunk-python"]
+ICECHUNK_BENCHES = ("icechunk_commit", "icechunk_open_one_ref")
+# Issue 3: floe's commit <= 1/3 of icechunk-python's wall time, <= 32 bytes of peak memory per ref, and
+# opening the repository and fetching one ref in <= 0.5 s.
+TARGET_TIME_RATIO = 1 / 3
+TARGET_BYTES_PER_REF = 32
+TARGET_OPEN_S = 0.5
 MIB = 1 << 20
 
 
@@ -111,6 +121,130 @@ def table(recs):
     return lines, notes
 
 
+def _num(r, key):
+    v = r.get(key)
+    return v if isinstance(v, (int, float)) else None
+
+
+def _median(recs, key):
+    vals = [_num(r, key) for r in recs]
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def _fmt(v, spec=".2f", none="n/a"):
+    return none if v is None else format(v, spec)
+
+
+def _tool_key(t):
+    return (TOOL_ORDER.index(t) if t in TOOL_ORDER else 99, t)
+
+
+def icechunk_tables(recs):
+    """Markdown lines for the icechunk_commit / icechunk_open_one_ref records of one run."""
+    lines = []
+    commits = [r for r in recs if r.get("bench") == "icechunk_commit"]
+    opens = [r for r in recs if r.get("bench") == "icechunk_open_one_ref"]
+    med = {}
+    if commits:
+        first = commits[0]
+        desc = [f"{first.get('refs', '?'):,} virtual refs" if isinstance(first.get("refs"), int) else "? refs"]
+        if first.get("rows"):
+            desc.append(f"{first['rows']:,} x {first['cols']:,} chunks, {first.get('files', '?'):,} files")
+        rounds = sorted({r.get("round") for r in commits if r.get("round") is not None})
+        desc.append(f"{len(rounds)} rounds")
+        if first.get("run_id"):
+            desc.append(f"run {first['run_id']}")
+        if first.get("host"):
+            desc.append(first["host"])
+        lines += [f"### Icechunk commit, {first.get('scenario', '?')}", "", ", ".join(desc), ""]
+        head = ["tool", "runs", "total s", "build inputs s", "set refs s", "commit s", "process wall s",
+                "process CPU s", "peak RSS MiB", "bytes/ref (peak - baseline)", "repo MiB", "manifests", "total vs floe"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+        tools = sorted({r["tool"] for r in commits}, key=_tool_key)
+        for t in tools:
+            rs = [r for r in commits if r["tool"] == t]
+            ok = [r for r in rs if "error" not in r and _num(r, "total_s")]
+            med[t] = {k: _median(ok, k) for k in ("total_s", "build_inputs_s", "set_refs_s", "commit_s",
+                                                   "process_wall_s", "cpu_s", "peak_rss_bytes", "bytes_per_ref",
+                                                   "repo_bytes", "manifests")}
+            runs = f"{len(rs)}" + (f" ({len(rs) - len(ok)} failed)" if len(ok) < len(rs) else "")
+            m = med[t]
+            if not ok:
+                lines.append("| " + " | ".join([t, runs] + ["n/a"] * (len(head) - 2)) + " |")
+                continue
+            floe_total = med.get("floe", {}).get("total_s")
+            rel = ("1.00 (baseline)" if t == "floe" else
+                   f"{m['total_s'] / floe_total:.2f}x" if floe_total else "n/a")
+            lines.append("| " + " | ".join([
+                t, runs, _fmt(m["total_s"]), _fmt(m["build_inputs_s"], ".2f", "-"), _fmt(m["set_refs_s"]),
+                _fmt(m["commit_s"]), _fmt(m["process_wall_s"]), _fmt(m["cpu_s"]),
+                _fmt(m["peak_rss_bytes"] and m["peak_rss_bytes"] / MIB, ",.0f"), _fmt(m["bytes_per_ref"], ".1f"),
+                _fmt(m["repo_bytes"] and m["repo_bytes"] / MIB, ",.1f"), _fmt(m["manifests"], ".0f"), rel,
+            ]) + " |")
+        lines.append("")
+    omed = {}
+    if opens:
+        lines += ["### Open the repository and fetch one chunk ref (fresh process)", ""]
+        head = ["tool", "repository written by", "runs", "median s (in process)", "median process wall s",
+                "peak RSS MiB", "what is timed"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+        keys = sorted({(r["tool"], r.get("repo_written_by", r["tool"])) for r in opens},
+                      key=lambda k: (k[0] != k[1], _tool_key(k[0]), k[1]))
+        for t, w in keys:
+            rs = [r for r in opens if r["tool"] == t and r.get("repo_written_by", t) == w]
+            ok = [r for r in rs if "error" not in r and _num(r, "seconds") is not None]
+            runs = f"{len(rs)}" + (f" ({len(rs) - len(ok)} failed)" if len(ok) < len(rs) else "")
+            sec = _median(ok, "seconds")
+            if t == w:
+                omed[t] = sec
+            what = next((r.get("what") for r in ok if r.get("what")), "")
+            lines.append("| " + " | ".join([
+                t, w, runs, _fmt(sec, ".3f"), _fmt(_median(ok, "process_wall_s"), ".2f"),
+                _fmt((_median(ok, "peak_rss_bytes") or 0) / MIB if ok else None, ",.0f"), what]) + " |")
+        lines.append("")
+    f, p = med.get("floe"), med.get("icechunk-python")
+    checks = []
+    if f and p and f.get("total_s") and p.get("total_s"):
+        ratio = f["total_s"] / p["total_s"]
+        checks.append(f"commit wall time: floe {f['total_s']:.2f} s / icechunk-python {p['total_s']:.2f} s = "
+                      f"{ratio:.3f} (target <= {TARGET_TIME_RATIO:.3f}): "
+                      + ("**met**" if ratio <= TARGET_TIME_RATIO else f"**missed** by {ratio / TARGET_TIME_RATIO:.2f}x"))
+        if f.get("process_wall_s") and p.get("process_wall_s"):
+            checks.append(f"whole-process wall time: floe {f['process_wall_s']:.2f} s / icechunk-python "
+                          f"{p['process_wall_s']:.2f} s = {f['process_wall_s'] / p['process_wall_s']:.3f}")
+        if f.get("cpu_s") and p.get("cpu_s"):
+            checks.append(f"process CPU time (user + system): floe {f['cpu_s']:.2f} s / icechunk-python "
+                          f"{p['cpu_s']:.2f} s = {f['cpu_s'] / p['cpu_s']:.3f}")
+        pairs = {}
+        for r in commits:
+            if "error" not in r and _num(r, "total_s"):
+                pairs.setdefault(r.get("round"), {})[r["tool"]] = r["total_s"]
+        ratios = [v["floe"] / v["icechunk-python"] for v in pairs.values() if "floe" in v and "icechunk-python" in v]
+        if len(ratios) > 1:
+            checks.append(f"per-round floe/icechunk-python total ratios: {', '.join(f'{x:.3f}' for x in ratios)}")
+    if f and f.get("bytes_per_ref") is not None:
+        b = f["bytes_per_ref"]
+        checks.append(f"floe peak memory: {b:.1f} B/ref (target <= {TARGET_BYTES_PER_REF}): "
+                      + ("**met**" if b <= TARGET_BYTES_PER_REF else f"**missed** by {b / TARGET_BYTES_PER_REF:.2f}x")
+                      + (f"; icechunk-python {p['bytes_per_ref']:.1f} B/ref" if p and p.get("bytes_per_ref") else ""))
+    if omed.get("floe") is not None:
+        o = omed["floe"]
+        checks.append(f"floe open + one ref: {o:.3f} s (target <= {TARGET_OPEN_S}): "
+                      + ("**met**" if o <= TARGET_OPEN_S else f"**missed** by {o / TARGET_OPEN_S:.2f}x"))
+    if checks:
+        lines += ["Against the issue-3 targets (medians):", ""] + [f"- {c}" for c in checks] + [""]
+    errors = [f"{r['tool']} {r.get('bench')} round {r.get('round')}: {r['error']}" for r in commits + opens
+              if "error" in r]
+    if errors:
+        lines += [f"- error: {e}" for e in errors[:10]] + [""]
+    hashes = sorted({r["floe_bin_sha256"] for r in commits + opens if r.get("floe_bin_sha256")})
+    if len(hashes) > 1 or any(r.get("floe_bin_changed") for r in commits + opens):
+        lines += [f"- **warning**: the floe binary changed during this run ({', '.join(hashes)}); "
+                  "its figures mix versions", ""]
+    return lines
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Summarize benchmark JSON lines as Markdown")
     p.add_argument("files", nargs="+")
@@ -130,6 +264,10 @@ def main(argv=None):
     if not recs:
         print("summarize: no records for that run", file=sys.stderr)
         return 1
+    ice = [r for r in recs if r.get("bench") in ICECHUNK_BENCHES]
+    recs = [r for r in recs if r.get("bench") not in ICECHUNK_BENCHES]
+    if ice:
+        print("\n".join(icechunk_tables(ice)))
     groups = {}
     for r in recs:
         groups.setdefault((r.get("bench", "?"), r.get("scenario", "?")), []).append(r)
