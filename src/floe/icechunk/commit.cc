@@ -257,10 +257,9 @@ Result<Id12> WriteSession::commit(std::string message, Json metadata, const Comm
     }
 
     const Id12 new_id = random_id12();
-    FLOE_ASSIGN_OR_RETURN(Snapshot snapshot, materialize(*repository_, changes_, *base_, new_id));
-    snapshot.flushed_at_us = now_us();
-    snapshot.message = message;
-    snapshot.metadata = metadata;
+    const std::string name = to_string(new_id);
+    io::PutOptions create_only;
+    create_only.if_none_match = true;
 
     // Transaction log: what this commit changed (merged with the amended commit's own log when amending).
     TransactionLogToWrite log;
@@ -339,12 +338,17 @@ Result<Id12> WriteSession::commit(std::string message, Json metadata, const Comm
           }});
     }
 
-    io::PutOptions create_only;
-    create_only.if_none_match = true;
-    const std::string name = to_string(new_id);
+    // The log goes first and its bytes are released before the manifests are built: the two never
+    // share the peak (at 10^7 refs each is tens of MB next to the packed refs).
     Result<io::PutResult> put_log =
         repository_->store().put(repository_->key("transactions/" + name), write_transaction_log_file(log), create_only);
     if (!put_log.ok()) return std::move(put_log).error().add_context("writing the transaction log of " + name);
+    merged_coords.clear();
+
+    FLOE_ASSIGN_OR_RETURN(Snapshot snapshot, materialize(*repository_, changes_, *base_, new_id));
+    snapshot.flushed_at_us = now_us();
+    snapshot.message = message;
+    snapshot.metadata = metadata;
     Result<io::PutResult> put_snapshot =
         repository_->store().put(repository_->key("snapshots/" + name), write_snapshot_file(snapshot), create_only);
     if (!put_snapshot.ok()) return std::move(put_snapshot).error().add_context("writing snapshot " + name);

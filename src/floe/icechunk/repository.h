@@ -55,7 +55,7 @@ struct Diff {
 };
 
 struct WriteOptions {
-  std::uint64_t max_refs_per_manifest = 500'000;  // larger arrays are split along the first dimension
+  std::uint64_t max_refs_per_manifest = 250'000;  // larger arrays are split along the first dimension
   std::uint32_t location_compression_min_refs = 1000;  // as the official default
 };
 
