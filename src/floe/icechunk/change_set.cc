@@ -93,6 +93,18 @@ Result<ArrayGeometry> array_geometry_from_zarr_json(std::string_view zarr_json, 
   return geometry;
 }
 
+std::string format_chunk_index(std::span<const std::uint32_t> index) {
+  return fmt::format("[{}]", fmt::join(index, ","));
+}
+
+bool extents_contain(const std::vector<ChunkExtent>& extents, std::span<const std::uint32_t> index) {
+  if (extents.size() != index.size()) return extents.empty();
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (index[i] < extents[i].from || index[i] >= extents[i].to) return false;
+  }
+  return true;
+}
+
 Result<ChunkGrid> ChunkGrid::from_shape(const std::vector<DimensionShape>& shape, std::string_view path) {
   ChunkGrid grid;
   grid.strides_.resize(shape.size());

@@ -42,6 +42,11 @@ class ChunkGrid {
   std::vector<std::uint64_t> strides_;
 };
 
+// "[0,1,2]" for messages.
+std::string format_chunk_index(std::span<const std::uint32_t> index);
+// Whether a manifest's extents (one [from, to) per dimension) hold the chunk index; no extents hold all.
+bool extents_contain(const std::vector<ChunkExtent>& extents, std::span<const std::uint32_t> index);
+
 inline constexpr std::uint32_t kDeletedChunk = 0xffffffffu;
 
 struct PackedRef {

@@ -13,15 +13,7 @@
 namespace floe::icechunk {
 namespace {
 
-std::string format_index(std::span<const std::uint32_t> index) { return fmt::format("[{}]", fmt::join(index, ",")); }
 
-bool extents_contain(const std::vector<ChunkExtent>& extents, std::span<const std::uint32_t> index) {
-  if (extents.size() != index.size()) return extents.empty();
-  for (size_t i = 0; i < index.size(); ++i) {
-    if (index[i] < extents[i].from || index[i] >= extents[i].to) return false;
-  }
-  return true;
-}
 
 // Writes one array's refs into manifests of at most `max_refs` refs, cut only between slabs of the first
 // dimension so that the extents of the manifests never overlap.
@@ -466,7 +458,7 @@ Status WriteSession::rebase_onto(const Id12& tip) {
         if (!array.grid().contains(coords)) continue;
         auto linear = array.grid().linear(coords, path);
         if (linear.ok() && array.touches(*linear)) {
-          conflicts.push_back(fmt::format("{} chunk {}: written here and by a concurrent commit", path, format_index(coords)));
+          conflicts.push_back(fmt::format("{} chunk {}: written here and by a concurrent commit", path, format_chunk_index(coords)));
         }
       }
     }

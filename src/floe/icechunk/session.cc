@@ -23,13 +23,6 @@ bool is_under(std::string_view path, std::string_view ancestor) {
   return path == ancestor || (path.starts_with(ancestor) && path.size() > ancestor.size() && path[ancestor.size()] == '/');
 }
 
-bool extents_contain(const std::vector<ChunkExtent>& extents, std::span<const std::uint32_t> index) {
-  if (extents.size() != index.size()) return extents.empty();
-  for (size_t i = 0; i < index.size(); ++i) {
-    if (index[i] < extents[i].from || index[i] >= extents[i].to) return false;
-  }
-  return true;
-}
 
 std::uint64_t manifest_size(const Snapshot& snapshot, const Id12& id) {
   for (const ManifestFileInfo& info : snapshot.manifest_files) {
@@ -44,7 +37,6 @@ const Node* find_node(const std::vector<Node>& nodes, std::string_view path) {
   return it != nodes.end() && it->path == path ? &*it : nullptr;
 }
 
-std::string format_index(std::span<const std::uint32_t> index) { return fmt::format("[{}]", fmt::join(index, ",")); }
 
 }  // namespace
 
@@ -87,7 +79,7 @@ Result<std::optional<ChunkRef>> ReadSession::chunk_ref(const Node& array, std::s
   }
   if (index.size() != array.shape.size()) {
     return make_error(ErrorCode::kInvalidArgument, "{} has {} dimensions; chunk index {} has {}", array.path,
-                      array.shape.size(), format_index(index), index.size());
+                      array.shape.size(), format_chunk_index(index), index.size());
   }
   for (size_t i = 0; i < index.size(); ++i) {
     if (index[i] >= array.shape[i].num_chunks) return std::optional<ChunkRef>();
@@ -141,7 +133,7 @@ Result<std::optional<Bytes>> ReadSession::chunk_bytes(const Node& array, std::sp
   if (!ref) return std::optional<Bytes>();
   Result<Bytes> bytes = resolve_ref(*ref);
   if (!bytes.ok()) {
-    return std::move(bytes).error().add_context(fmt::format("chunk {} of {}", format_index(index), array.path));
+    return std::move(bytes).error().add_context(fmt::format("chunk {} of {}", format_chunk_index(index), array.path));
   }
   return std::optional<Bytes>(std::move(bytes).value());
 }
@@ -327,7 +319,7 @@ Status WriteSession::write_chunk(std::string_view path, std::span<const std::uin
   } else {
     Id12 chunk_id = random_id12();
     Result<io::PutResult> put = repository_->store().put(repository_->key("chunks/" + to_string(chunk_id)), data);
-    if (!put.ok()) return std::move(put).error().add_context(fmt::format("writing chunk {} of {}", format_index(index), path));
+    if (!put.ok()) return std::move(put).error().add_context(fmt::format("writing chunk {} of {}", format_chunk_index(index), path));
     ref.target = changes_.add_target(ChunkTarget{.kind = ChunkKind::kNative, .chunk_id = chunk_id});
   }
   array->set(ref);
@@ -367,7 +359,7 @@ Status WriteSession::set_virtual_ref(std::string_view path, std::span<const std:
   FLOE_ASSIGN_OR_RETURN(std::uint64_t linear, array->grid().linear(index, path));
   if (length == 0 || length > 0xffffffffu) {
     return make_error(ErrorCode::kInvalidArgument, "{} chunk {}: virtual chunk length {} is not in 1..4 GiB", path,
-                      format_index(index), length);
+                      format_chunk_index(index), length);
   }
   if (location.empty()) return make_error(ErrorCode::kInvalidArgument, "{}: empty virtual chunk location", path);
   array->set(PackedRef{.linear = linear, .offset = offset, .length = static_cast<std::uint32_t>(length),
