@@ -50,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parents[1]
 
 # Exit status of `floe repo get` for a key that has no chunk (the CLI contract).
-EXIT_NOT_FOUND = 3
+EXIT_NOT_FOUND = 1  # floe: 1 user error (incl. not found), 2 conflict/precondition, 3 I/O after retries
 
 
 # --------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -171,7 +172,10 @@ Status run_refs(icechunk::Repository& repository, const RepoArguments& arguments
   FLOE_ASSIGN_OR_RETURN(Id12 id, selected_snapshot(repository, arguments));
   FLOE_ASSIGN_OR_RETURN(auto session, repository.read_session(id));
   FLOE_ASSIGN_OR_RETURN(const icechunk::Node* node, session->node(arguments.path));
-  return session->for_each_ref(*node, [](const icechunk::ChunkRefView& ref) -> Status {
+  // Each manifest is in index order; refs from several (split) manifests are merged by index.
+  const bool merge = node->manifests.size() > 1;
+  std::vector<std::pair<std::vector<std::uint32_t>, std::string>> lines;
+  FLOE_RETURN_IF_ERROR(session->for_each_ref(*node, [&](const icechunk::ChunkRefView& ref) -> Status {
     Json line{{"index", std::vector<std::uint32_t>(ref.index.begin(), ref.index.end())}};
     switch (ref.kind) {
       case icechunk::ChunkKind::kInline:
@@ -194,9 +198,14 @@ Status run_refs(icechunk::Repository& repository, const RepoArguments& arguments
             ref.checksum_last_modified == 0 ? Json(nullptr) : Json(ref.checksum_last_modified);
         break;
     }
-    fmt::print("{}\n", line.dump(-1, ' ', false, Json::error_handler_t::replace));
+    std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (merge) lines.emplace_back(std::vector<std::uint32_t>(ref.index.begin(), ref.index.end()), std::move(text));
+    else fmt::print("{}\n", text);
     return ok_status();
-  });
+  }));
+  std::sort(lines.begin(), lines.end());
+  for (const auto& entry : lines) fmt::print("{}\n", entry.second);
+  return ok_status();
 }
 
 Status run_ls(const GlobalOptions& global, icechunk::Repository& repository, const RepoArguments& arguments) {

@@ -434,7 +434,8 @@ Result<std::vector<SnapshotSummary>> Repository::ancestry(const Id12& start) con
     std::int32_t current = static_cast<std::int32_t>(index);
     while (current >= 0 && history.size() <= info.snapshots.size()) {
       const SnapshotInfo& snapshot = info.snapshots[current];
-      SnapshotSummary summary{snapshot.id, std::nullopt, snapshot.flushed_at_us, snapshot.message, snapshot.metadata};
+      SnapshotSummary summary{snapshot.id, std::nullopt, snapshot.flushed_at_us, snapshot.message, snapshot.metadata,
+                              snapshot.pruned_ancestor_tx_logs};
       if (snapshot.parent_offset >= 0) summary.parent = info.snapshots[snapshot.parent_offset].id;
       history.push_back(std::move(summary));
       current = snapshot.parent_offset;
@@ -445,7 +446,7 @@ Result<std::vector<SnapshotSummary>> Repository::ancestry(const Id12& start) con
   while (current && history.size() < 1'000'000) {
     FLOE_ASSIGN_OR_RETURN(auto snapshot, this->snapshot(*current));
     history.push_back(SnapshotSummary{snapshot->id, snapshot->parent_id, snapshot->flushed_at_us, snapshot->message,
-                                      snapshot->metadata});
+                                      snapshot->metadata, {}});
     current = snapshot->parent_id;
   }
   return history;
@@ -453,6 +454,8 @@ Result<std::vector<SnapshotSummary>> Repository::ancestry(const Id12& start) con
 
 Result<Diff> Repository::diff(const Id12& from, const Id12& to) const {
   FLOE_ASSIGN_OR_RETURN(std::vector<SnapshotSummary> history, ancestry(to));
+  // The transaction logs after `from` up to `to`, including those of expired ancestors (spec 2.1), which
+  // always lie between a surviving snapshot and its parent.
   std::vector<Id12> between;
   bool found = false;
   for (const SnapshotSummary& summary : history) {
@@ -461,6 +464,7 @@ Result<Diff> Repository::diff(const Id12& from, const Id12& to) const {
       break;
     }
     between.push_back(summary.id);
+    between.insert(between.end(), summary.pruned_ancestor_tx_logs.begin(), summary.pruned_ancestor_tx_logs.end());
   }
   if (!found) {
     return make_error(ErrorCode::kInvalidArgument, "snapshot {} is not an ancestor of {}; diff needs FROM before TO",

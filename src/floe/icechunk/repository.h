@@ -35,6 +35,7 @@ struct SnapshotSummary {
   std::uint64_t flushed_at_us = 0;
   std::string message;
   Json metadata = Json::object();
+  std::vector<Id12> pruned_ancestor_tx_logs;  // tx logs of expired ancestors folded into this snapshot
 };
 
 // The refs and history of a repository at one moment (the decoded `repo` object, or spec-1 refs/).
