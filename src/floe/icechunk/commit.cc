@@ -426,7 +426,9 @@ Status WriteSession::rebase_onto(const Id12& tip) {
   std::vector<std::string> conflicts;
   for (const auto& [path, change] : changes_.put_nodes) {
     if (change.is_new) {
-      auto same = std::find_if(new_base->nodes.begin(), new_base->nodes.end(), [&](const Node& n) { return n.path == path; });
+      const std::string& new_path = path;  // clang 14 cannot capture structured bindings
+      auto same = std::find_if(new_base->nodes.begin(), new_base->nodes.end(),
+                               [&new_path](const Node& n) { return n.path == new_path; });
       if (same != new_base->nodes.end()) conflicts.push_back(fmt::format("{}: created here and by a concurrent commit", path));
     } else if (their_deleted.count(change.id)) {
       conflicts.push_back(fmt::format("{}: changed here, deleted by a concurrent commit", path));
