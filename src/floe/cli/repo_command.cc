@@ -33,7 +33,12 @@ struct RepoArguments {
   std::optional<std::uint32_t> inline_threshold;
 };
 
-void print_json(const Json& value) { fmt::print("{}\n", value.dump(2, ' ', false, Json::error_handler_t::replace)); }
+// Repository contents need not be valid UTF-8; invalid sequences are replaced instead of throwing.
+std::string json_text(const Json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+void print_json(const Json& value) { fmt::print("{}\n", json_text(value, 2)); }
 
 Result<Id12> selected_snapshot(const icechunk::Repository& repository, const RepoArguments& arguments) {
   if (!arguments.snapshot.empty()) return icechunk::parse_id12(arguments.snapshot);
@@ -95,7 +100,7 @@ Status run_info(const GlobalOptions& global, icechunk::Repository& repository) {
   for (const auto& [name, id] : state.branches) fmt::print("branch      {} → {}\n", name, icechunk::to_string(id));
   for (const auto& [name, id] : state.tags) fmt::print("tag         {} → {}\n", name, icechunk::to_string(id));
   for (const auto& container : icechunk::containers_from_config(repository.config())) {
-    fmt::print("container   {} ({})\n", container.url_prefix, container.store.dump());
+    fmt::print("container   {} ({})\n", container.url_prefix, json_text(container.store));
   }
   fmt::print("inline      ≤ {} bytes\n", repository.inline_chunk_threshold());
   return ok_status();
@@ -198,7 +203,7 @@ Status run_refs(icechunk::Repository& repository, const RepoArguments& arguments
             ref.checksum_last_modified == 0 ? Json(nullptr) : Json(ref.checksum_last_modified);
         break;
     }
-    std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace);
+    std::string text = json_text(line);
     if (merge) lines.emplace_back(std::vector<std::uint32_t>(ref.index.begin(), ref.index.end()), std::move(text));
     else fmt::print("{}\n", text);
     return ok_status();
@@ -242,7 +247,7 @@ Status run_ls(const GlobalOptions& global, icechunk::Repository& repository, con
       continue;
     }
     Json meta = Json::parse(node.zarr_json, nullptr, false);
-    std::string dtype = meta.is_object() && meta.contains("data_type") ? meta["data_type"].dump() : "?";
+    std::string dtype = meta.is_object() && meta.contains("data_type") ? json_text(meta["data_type"]) : "?";
     std::vector<std::string> dims;
     for (size_t i = 0; i < node.shape.size(); ++i) {
       std::string label = i < node.dimension_names.size() && node.dimension_names[i] ? *node.dimension_names[i] : "";

@@ -80,11 +80,8 @@ Result<std::vector<PackedRef>> existing_refs(Repository& repository, ChangeSet& 
                                             const Node& node, const ChunkGrid& grid) {
   std::vector<PackedRef> refs;
   for (const ManifestRef& manifest_ref : node.manifests) {
-    std::uint64_t size = 0;
-    for (const ManifestFileInfo& info : base.manifest_files) {
-      if (info.id == manifest_ref.manifest_id) size = info.size_bytes;
-    }
-    FLOE_ASSIGN_OR_RETURN(ManifestView manifest, repository.manifest(manifest_ref.manifest_id, size));
+    FLOE_ASSIGN_OR_RETURN(ManifestView manifest,
+                          repository.manifest(manifest_ref.manifest_id, manifest_size(base, manifest_ref.manifest_id)));
     FLOE_RETURN_IF_ERROR(manifest.for_each_ref(node.id, [&](const ChunkRefView& view) -> Status {
       if (!extents_contain(manifest_ref.extents, view.index) || !grid.contains(view.index)) return ok_status();
       FLOE_ASSIGN_OR_RETURN(std::uint64_t linear, grid.linear(view.index, node.path));
@@ -389,17 +386,8 @@ Result<Id12> WriteSession::commit(std::string message, Json metadata, const Comm
 }
 
 Status WriteSession::rebase_onto(const Id12& tip) {
-  FLOE_ASSIGN_OR_RETURN(std::vector<SnapshotSummary> history, repository_->ancestry(tip));
-  std::vector<Id12> theirs;
-  bool found = false;
-  for (const SnapshotSummary& summary : history) {
-    if (summary.id == base_->id) {
-      found = true;
-      break;
-    }
-    theirs.push_back(summary.id);
-  }
-  if (!found) {
+  FLOE_ASSIGN_OR_RETURN(std::optional<std::vector<Id12>> theirs, repository_->transaction_logs_since(base_->id, tip));
+  if (!theirs) {
     return make_error(ErrorCode::kConflict,
                       "conflict: branch {} was reset to {}, which does not descend from this session's base {}; "
                       "start a new session", branch_, to_string(tip), to_string(base_->id));
@@ -408,7 +396,7 @@ Status WriteSession::rebase_onto(const Id12& tip) {
   std::set<Id8> their_deleted, their_updated;
   std::map<Id8, std::vector<const UpdatedChunks*>> their_chunks;
   std::deque<TransactionLog> logs;
-  for (const Id12& id : theirs) {
+  for (const Id12& id : *theirs) {
     FLOE_ASSIGN_OR_RETURN(TransactionLog log, repository_->transaction_log(id));
     logs.push_back(std::move(log));
     const TransactionLog& stored = logs.back();
@@ -426,10 +414,7 @@ Status WriteSession::rebase_onto(const Id12& tip) {
   std::vector<std::string> conflicts;
   for (const auto& [path, change] : changes_.put_nodes) {
     if (change.is_new) {
-      const std::string& new_path = path;  // clang 14 cannot capture structured bindings
-      auto same = std::find_if(new_base->nodes.begin(), new_base->nodes.end(),
-                               [&new_path](const Node& n) { return n.path == new_path; });
-      if (same != new_base->nodes.end()) conflicts.push_back(fmt::format("{}: created here and by a concurrent commit", path));
+      if (find_node(new_base->nodes, path) != nullptr) conflicts.push_back(fmt::format("{}: created here and by a concurrent commit", path));
     } else if (their_deleted.count(change.id)) {
       conflicts.push_back(fmt::format("{}: changed here, deleted by a concurrent commit", path));
     } else if (their_updated.count(change.id)) {

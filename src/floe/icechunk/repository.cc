@@ -275,20 +275,19 @@ Result<RepoState> Repository::fetch_state() const {
         return std::move(bytes).error();
       }
       FLOE_ASSIGN_OR_RETURN(RepoInfo info, read_repo_info_file(*bytes, store_->url_for(repo_key)));
-      for (const RefEntry& ref : info.branches) {
-        if (ref.snapshot_index >= info.snapshots.size()) {
-          return make_error(ErrorCode::kCorrupt, "{}: branch {} points at snapshot index {} of {}",
-                            store_->url_for(repo_key), ref.name, ref.snapshot_index, info.snapshots.size());
+      auto resolve_refs = [&](const std::vector<RefEntry>& refs, std::string_view kind,
+                              std::map<std::string, Id12>& out) -> Status {
+        for (const RefEntry& ref : refs) {
+          if (ref.snapshot_index >= info.snapshots.size()) {
+            return make_error(ErrorCode::kCorrupt, "{}: {} {} points at snapshot index {} of {}",
+                              store_->url_for(repo_key), kind, ref.name, ref.snapshot_index, info.snapshots.size());
+          }
+          out[ref.name] = info.snapshots[ref.snapshot_index].id;
         }
-        state.branches[ref.name] = info.snapshots[ref.snapshot_index].id;
-      }
-      for (const RefEntry& ref : info.tags) {
-        if (ref.snapshot_index >= info.snapshots.size()) {
-          return make_error(ErrorCode::kCorrupt, "{}: tag {} points at snapshot index {} of {}",
-                            store_->url_for(repo_key), ref.name, ref.snapshot_index, info.snapshots.size());
-        }
-        state.tags[ref.name] = info.snapshots[ref.snapshot_index].id;
-      }
+        return ok_status();
+      };
+      FLOE_RETURN_IF_ERROR(resolve_refs(info.branches, "branch", state.branches));
+      FLOE_RETURN_IF_ERROR(resolve_refs(info.tags, "tag", state.tags));
       for (const SnapshotInfo& snapshot : info.snapshots) {
         if (snapshot.parent_offset >= static_cast<std::int32_t>(info.snapshots.size())) {
           return make_error(ErrorCode::kCorrupt, "{}: snapshot {} has parent index {} of {}",
@@ -452,21 +451,22 @@ Result<std::vector<SnapshotSummary>> Repository::ancestry(const Id12& start) con
   return history;
 }
 
-Result<Diff> Repository::diff(const Id12& from, const Id12& to) const {
-  FLOE_ASSIGN_OR_RETURN(std::vector<SnapshotSummary> history, ancestry(to));
-  // The transaction logs after `from` up to `to`, including those of expired ancestors (spec 2.1), which
-  // always lie between a surviving snapshot and its parent.
-  std::vector<Id12> between;
-  bool found = false;
+Result<std::optional<std::vector<Id12>>> Repository::transaction_logs_since(const Id12& ancestor,
+                                                                          const Id12& descendant) const {
+  FLOE_ASSIGN_OR_RETURN(std::vector<SnapshotSummary> history, ancestry(descendant));
+  std::vector<Id12> logs;
   for (const SnapshotSummary& summary : history) {
-    if (summary.id == from) {
-      found = true;
-      break;
-    }
-    between.push_back(summary.id);
-    between.insert(between.end(), summary.pruned_ancestor_tx_logs.begin(), summary.pruned_ancestor_tx_logs.end());
+    if (summary.id == ancestor) return std::optional(std::move(logs));
+    logs.push_back(summary.id);
+    // Expired ancestors (spec 2.1) lie between a surviving snapshot and its parent.
+    logs.insert(logs.end(), summary.pruned_ancestor_tx_logs.begin(), summary.pruned_ancestor_tx_logs.end());
   }
-  if (!found) {
+  return std::optional<std::vector<Id12>>();
+}
+
+Result<Diff> Repository::diff(const Id12& from, const Id12& to) const {
+  FLOE_ASSIGN_OR_RETURN(std::optional<std::vector<Id12>> between, transaction_logs_since(from, to));
+  if (!between) {
     return make_error(ErrorCode::kInvalidArgument, "snapshot {} is not an ancestor of {}; diff needs FROM before TO",
                       to_string(from), to_string(to));
   }
@@ -477,7 +477,7 @@ Result<Diff> Repository::diff(const Id12& from, const Id12& to) const {
   for (const Node& node : to_snapshot->nodes) new_nodes[node.id] = &node;
   std::set<Id8> created, deleted, updated;
   std::map<Id8, std::set<std::vector<std::uint32_t>>> chunks;
-  for (const Id12& id : between) {
+  for (const Id12& id : *between) {
     FLOE_ASSIGN_OR_RETURN(TransactionLog log, transaction_log(id));
     for (const auto* list : {&log.new_groups, &log.new_arrays}) created.insert(list->begin(), list->end());
     for (const auto* list : {&log.deleted_groups, &log.deleted_arrays}) deleted.insert(list->begin(), list->end());

@@ -84,6 +84,10 @@ class Repository : public std::enable_shared_from_this<Repository> {
 
   // Newest first, starting at `snapshot`.
   Result<std::vector<SnapshotSummary>> ancestry(const Id12& snapshot) const;
+  // The snapshot ids whose transaction logs lie after `ancestor` up to `descendant` (newest first, with the
+  // logs of expired ancestors); nullopt when `ancestor` is not in `descendant`'s ancestry.
+  Result<std::optional<std::vector<Id12>>> transaction_logs_since(const Id12& ancestor,
+                                                                  const Id12& descendant) const;
   // Changes from `from` (an ancestor) to `to`, from the transaction logs in between.
   Result<Diff> diff(const Id12& from, const Id12& to) const;
 

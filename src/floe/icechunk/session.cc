@@ -24,6 +24,9 @@ bool is_under(std::string_view path, std::string_view ancestor) {
 }
 
 
+
+}  // namespace
+
 std::uint64_t manifest_size(const Snapshot& snapshot, const Id12& id) {
   for (const ManifestFileInfo& info : snapshot.manifest_files) {
     if (info.id == id) return info.size_bytes;
@@ -36,9 +39,6 @@ const Node* find_node(const std::vector<Node>& nodes, std::string_view path) {
                              [](const Node& node, std::string_view value) { return node.path < value; });
   return it != nodes.end() && it->path == path ? &*it : nullptr;
 }
-
-
-}  // namespace
 
 Result<std::string> normalize_node_path(std::string_view path) {
   std::string result = "/";
@@ -180,7 +180,7 @@ WriteSession::WriteSession(std::shared_ptr<Repository> repository, std::string b
                            std::shared_ptr<const Snapshot> base)
     : repository_(std::move(repository)), branch_(std::move(branch)), base_(std::move(base)) {}
 
-Result<const Node*> WriteSession::base_node(std::string_view path) const {
+const Node* WriteSession::base_node(std::string_view path) const {
   const Node* found = find_node(base_->nodes, path);
   if (found != nullptr && changes_.deleted_nodes.count(found->path) != 0) return nullptr;
   return found;
@@ -198,6 +198,29 @@ std::optional<NodeKind> current_kind(const ChangeSet& changes, const Snapshot& b
 
 }  // namespace
 
+Result<NodeChange*> WriteSession::put_node(const std::string& path, NodeKind kind, std::string zarr_json) {
+  const bool group = kind == NodeKind::kGroup;
+  auto current = current_kind(changes_, *base_, path);
+  if (current && *current != kind) {
+    return make_error(ErrorCode::kConflict, "{} is {}; delete it before creating {} there", path,
+                      group ? "an array" : "a group", group ? "a group" : "an array");
+  }
+  if (!current && path != "/" && current_kind(changes_, *base_, parent_path(path)) != NodeKind::kGroup) {
+    return make_error(ErrorCode::kNotFound, "cannot create {} {}: its parent group {} does not exist",
+                      group ? "group" : "array", path, parent_path(path));
+  }
+  auto [it, inserted] = changes_.put_nodes.try_emplace(path);
+  NodeChange& change = it->second;
+  if (inserted) {
+    const Node* existing = base_node(path);
+    change.id = existing != nullptr ? existing->id : random_id8();
+    change.is_new = existing == nullptr;
+    change.kind = kind;
+  }
+  change.zarr_json = std::move(zarr_json);
+  return &change;
+}
+
 Status WriteSession::put_group(std::string_view path, std::string zarr_json) {
   FLOE_ASSIGN_OR_RETURN(std::string normalized, normalize_node_path(path));
   Json meta = Json::parse(zarr_json, nullptr, false);
@@ -205,24 +228,7 @@ Status WriteSession::put_group(std::string_view path, std::string zarr_json) {
     return make_error(ErrorCode::kInvalidArgument, "{}: zarr.json of a group must be an object with node_type \"group\"",
                       normalized);
   }
-  auto kind = current_kind(changes_, *base_, normalized);
-  if (kind && *kind != NodeKind::kGroup) {
-    return make_error(ErrorCode::kConflict, "{} is an array; delete it before creating a group there", normalized);
-  }
-  if (!kind && normalized != "/" && current_kind(changes_, *base_, parent_path(normalized)) != NodeKind::kGroup) {
-    return make_error(ErrorCode::kNotFound, "cannot create group {}: its parent group {} does not exist", normalized,
-                      parent_path(normalized));
-  }
-  auto [it, inserted] = changes_.put_nodes.try_emplace(normalized);
-  NodeChange& change = it->second;
-  if (inserted) {
-    const Node* existing = find_node(base_->nodes, normalized);
-    const bool reuse = existing != nullptr && changes_.deleted_nodes.count(normalized) == 0;
-    change.id = reuse ? existing->id : random_id8();
-    change.is_new = !reuse;
-    change.kind = NodeKind::kGroup;
-  }
-  change.zarr_json = std::move(zarr_json);
+  FLOE_RETURN_IF_ERROR(put_node(normalized, NodeKind::kGroup, std::move(zarr_json)));
   return ok_status();
 }
 
@@ -235,24 +241,8 @@ Status WriteSession::put_array(std::string_view path, std::string zarr_json) {
                       normalized);
   }
   FLOE_ASSIGN_OR_RETURN(ArrayGeometry geometry, array_geometry_from_zarr_json(zarr_json, normalized));
-  auto kind = current_kind(changes_, *base_, normalized);
-  if (kind && *kind != NodeKind::kArray) {
-    return make_error(ErrorCode::kConflict, "{} is a group; delete it before creating an array there", normalized);
-  }
-  if (!kind && current_kind(changes_, *base_, parent_path(normalized)) != NodeKind::kGroup) {
-    return make_error(ErrorCode::kNotFound, "cannot create array {}: its parent group {} does not exist", normalized,
-                      parent_path(normalized));
-  }
-  auto [it, inserted] = changes_.put_nodes.try_emplace(normalized);
-  NodeChange& change = it->second;
-  if (inserted) {
-    const Node* existing = find_node(base_->nodes, normalized);
-    const bool reuse = existing != nullptr && changes_.deleted_nodes.count(normalized) == 0;
-    change.id = reuse ? existing->id : random_id8();
-    change.is_new = !reuse;
-    change.kind = NodeKind::kArray;
-  }
-  change.zarr_json = std::move(zarr_json);
+  FLOE_ASSIGN_OR_RETURN(NodeChange * changed, put_node(normalized, NodeKind::kArray, std::move(zarr_json)));
+  NodeChange& change = *changed;
   change.geometry = std::move(geometry);
   if (auto chunks = changes_.chunks.find(change.id); chunks != changes_.chunks.end()) {
     FLOE_ASSIGN_OR_RETURN(ChunkGrid grid, ChunkGrid::from_shape(change.geometry.shape, normalized));
@@ -296,7 +286,7 @@ Result<ArrayChanges*> WriteSession::array_changes_for(std::string_view path) {
     id = it->second.id;
     shape = it->second.geometry.shape;
   } else {
-    FLOE_ASSIGN_OR_RETURN(const Node* node, base_node(normalized));
+    const Node* node = base_node(normalized);
     if (node == nullptr) return make_error(ErrorCode::kNotFound, "no array {} to set chunks of", normalized);
     if (node->kind != NodeKind::kArray) {
       return make_error(ErrorCode::kInvalidArgument, "{} is a group; chunks belong to arrays", normalized);

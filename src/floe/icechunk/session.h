@@ -20,6 +20,11 @@ namespace floe::icechunk {
 
 class Repository;
 
+// The node at `path` in a snapshot's sorted node list (binary search), or nullptr.
+const Node* find_node(const std::vector<Node>& nodes, std::string_view path);
+// The stored size of a manifest the snapshot lists (0 when it does not list it).
+std::uint64_t manifest_size(const Snapshot& snapshot, const Id12& id);
+
 // Absolute, canonical node path: "/", "/a", "/a/b". Accepts "a/b", "/a/b/" and returns "/a/b".
 Result<std::string> normalize_node_path(std::string_view path);
 
@@ -79,7 +84,10 @@ class WriteSession {
   Result<Id12> commit(std::string message, Json metadata = Json::object(), const CommitOptions& options = {});
 
  private:
-  Result<const Node*> base_node(std::string_view path) const;
+  // The base snapshot's node at `path`, unless this session deleted it.
+  const Node* base_node(std::string_view path) const;
+  // Creates the node or replaces its zarr.json, after checking kind and parent group.
+  Result<NodeChange*> put_node(const std::string& path, NodeKind kind, std::string zarr_json);
   Result<ArrayChanges*> array_changes_for(std::string_view path);
   // Checks the commits between the base and `tip` against this change set; on success `tip` is the base.
   Status rebase_onto(const Id12& tip);
