@@ -571,6 +571,17 @@ def _port_free(host: str, port: int) -> bool:
             return False
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminates a helper server, killing it if it does not exit within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class FaultProxyProcess:
     """A faultproxy this suite starts itself (stopped by pid, never by name)."""
 
@@ -601,13 +612,7 @@ class FaultProxyProcess:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class FaultProxyControl:
@@ -703,13 +708,7 @@ class SerializedS3Server:
         raise RuntimeError(f"the serialized versitygw did not start: {self.log.read_text(errors='replace')}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="session")

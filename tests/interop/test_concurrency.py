@@ -119,16 +119,24 @@ def hold_first_put(proxy: FaultProxyControl, shared: Shared) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_floe_rebases_over_a_python_commit(shared: Shared, tool: Tool, servers: Servers,
-                                           s3_fault_proxy: FaultProxyControl):
+def python_commits_while_floe_is_held(shared: Shared, tool: Tool, servers: Servers,
+                                      s3_fault_proxy: FaultProxyControl, floe_path: str, py_path: str):
+    """floe commits 1000 at index 0 of floe_path; its first PUT is held while Python commits 2000 at py_path."""
     hold_first_put(s3_fault_proxy, shared)
-    plan = {"create": False, "operations": [floe_commit("/floe_arr", 0, 1000, "floe: floe_arr[0]")]}
+    name = floe_path.lstrip("/")
+    plan = {"create": False, "operations": [floe_commit(floe_path, 0, 1000, f"floe: {name}[0]")]}
     proc = tool.start(shared.url, plan, endpoint=servers.s3_proxy)
     try:
         wait_for_put(s3_fault_proxy)
-        py_id = python_commit(shared.repo, "/py_arr", 0, 2000, "python: py_arr[0]")
+        py_id = python_commit(shared.repo, py_path, 0, 2000, f"python: {py_path.lstrip('/')}[0]")
     finally:
         res, lines = Tool.finish(proc)
+    return res, lines, py_id
+
+
+def test_floe_rebases_over_a_python_commit(shared: Shared, tool: Tool, servers: Servers,
+                                           s3_fault_proxy: FaultProxyControl):
+    res, lines, py_id = python_commits_while_floe_is_held(shared, tool, servers, s3_fault_proxy, "/floe_arr", "/py_arr")
     assert res.returncode == 0 and "snapshot" in lines[0], res.describe()
     floe_id = lines[0]["snapshot"]
     repo = ic_open(shared.url, servers)
@@ -141,14 +149,7 @@ def test_floe_rebases_over_a_python_commit(shared: Shared, tool: Tool, servers: 
 
 def test_floe_conflicts_with_a_python_commit_on_the_same_chunk(shared: Shared, tool: Tool, servers: Servers,
                                                                s3_fault_proxy: FaultProxyControl):
-    hold_first_put(s3_fault_proxy, shared)
-    plan = {"create": False, "operations": [floe_commit("/shared", 0, 1000, "floe: shared[0]")]}
-    proc = tool.start(shared.url, plan, endpoint=servers.s3_proxy)
-    try:
-        wait_for_put(s3_fault_proxy)
-        py_id = python_commit(shared.repo, "/shared", 0, 2000, "python: shared[0]")
-    finally:
-        res, lines = Tool.finish(proc)
+    res, lines, py_id = python_commits_while_floe_is_held(shared, tool, servers, s3_fault_proxy, "/shared", "/shared")
     assert res.returncode != 0, res.describe()
     assert lines and lines[0].get("op") == "commit" and lines[0].get("error") == "conflict", res.describe()
     assert "/shared" in lines[0].get("message", ""), f"the conflict message should name the array: {lines[0]}"
