@@ -1,0 +1,112 @@
+// The virtual dataset model: groups and arrays whose chunks are byte ranges of source files (or bytes held
+// inline), as the format parsers produce them and the repository writer consumes them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "floe/core/bytes.h"
+#include "floe/core/result.h"
+
+namespace floe::virt {
+
+using Json = nlohmann::json;
+
+// Chunk references of one array, struct-of-arrays, with source URLs interned.
+class ChunkManifest {
+ public:
+  // Index of `url` in paths(), adding it on first use.
+  uint32_t intern(std::string_view url);
+  // `chunk` is the row-major chunk number over the array's chunk grid.
+  void add(uint64_t chunk, uint32_t path, uint64_t offset, uint64_t length);
+
+  size_t size() const { return chunks_.size(); }
+  bool empty() const { return chunks_.empty(); }
+  const std::vector<std::string>& paths() const { return paths_; }
+  uint64_t chunk(size_t i) const { return chunks_[i]; }
+  uint32_t path_index(size_t i) const { return path_indexes_[i]; }
+  const std::string& path(size_t i) const { return paths_[path_indexes_[i]]; }
+  uint64_t offset(size_t i) const { return offsets_[i]; }
+  uint64_t length(size_t i) const { return lengths_[i]; }
+  void reserve(size_t n);
+
+  // Appends every ref of `other` with chunk numbers remapped by `remap(chunk)`.
+  template <typename Remap>
+  void append(const ChunkManifest& other, Remap remap) {
+    std::vector<uint32_t> path_map;
+    path_map.reserve(other.paths_.size());
+    for (const std::string& p : other.paths_) path_map.push_back(intern(p));
+    for (size_t i = 0; i < other.size(); ++i) {
+      add(remap(other.chunks_[i]), path_map[other.path_indexes_[i]], other.offsets_[i], other.lengths_[i]);
+    }
+  }
+
+ private:
+  std::vector<std::string> paths_;
+  std::unordered_map<std::string, uint32_t> path_lookup_;
+  std::vector<uint64_t> chunks_;
+  std::vector<uint32_t> path_indexes_;
+  std::vector<uint64_t> offsets_;
+  std::vector<uint64_t> lengths_;
+};
+
+struct VirtualArray {
+  std::string name;                    // within its group
+  std::vector<std::string> dims;       // one per axis
+  std::vector<uint64_t> shape;
+  std::vector<uint64_t> chunk_shape;   // same rank as shape, every entry >= 1
+  Json data_type;                      // Zarr v3 data_type: "float32", or {"name": ..., "configuration": ...}
+  uint32_t element_size = 0;           // bytes per element as stored
+  Json fill_value;                     // Zarr v3 fill value for data_type ("NaN", 0, ...)
+  Json codecs = Json::array();         // full Zarr v3 codec list: array->bytes codec first, then bytes->bytes
+  // Attributes as CF tools expect them. `_FillValue` holds the plain value (number, "NaN", string); the writer
+  // encodes it the way xarray's Zarr v3 backend reads it.
+  Json attributes = Json::object();
+  ChunkManifest refs;                          // virtual chunks
+  std::map<uint64_t, Bytes> inline_chunks;     // encoded chunk bytes stored in the repository (compact data)
+  bool loadable = false;                       // copy the referenced bytes into the repository when writing
+  bool dimension_coordinate = false;           // 1-D variable named like its dimension
+};
+
+struct VirtualGroup {
+  std::string name;  // "" for the root
+  Json attributes = Json::object();
+  std::vector<VirtualArray> arrays;
+  std::vector<VirtualGroup> groups;
+};
+
+struct VirtualDataset {
+  std::string source_url;                // the file it came from (first file after a concatenation)
+  VirtualGroup root;
+  std::vector<std::string> warnings;     // variables skipped or degraded, one message each
+};
+
+// What the parsers need to know from the caller.
+struct ParseOptions {
+  uint64_t max_chunk_bytes = 64ull << 20;  // contiguous data is split along the first axis into chunks <= this
+};
+
+// Chunk shape for contiguous data of `shape` with `element_size`: whole trailing axes, the first axis cut so a
+// chunk holds at most `max_chunk_bytes` (at least one row). Zero-length axes count as 1.
+std::vector<uint64_t> split_contiguous(const std::vector<uint64_t>& shape, uint64_t element_size,
+                                       uint64_t max_chunk_bytes);
+
+// Number of chunks along each axis (ceil(shape / chunk), at least 1 per axis).
+std::vector<uint64_t> chunk_counts(const VirtualArray& array);
+
+// Marks arrays loadable (1-D dimension coordinates and scalars by default, plus `loadable` names) and removes
+// `drop` names. Names are array names or absolute paths ("/grp/var"). Unknown names are an error naming them.
+Status apply_variable_policy(VirtualDataset& dataset, const std::vector<std::string>& loadable,
+                             const std::vector<std::string>& drop);
+
+// Concatenates datasets of identical structure along `dim`: arrays with that dimension are joined along it,
+// arrays without it must match the first dataset's. The first difference is an error naming both files.
+Result<VirtualDataset> concatenate(std::vector<VirtualDataset> datasets, std::string_view dim);
+
+}  // namespace floe::virt
