@@ -75,12 +75,11 @@ Status Cursor::status() const {
 
 Error Cursor::error() const { return file_->corrupt(structure_, address_ + position_, message_); }
 
-Error Cursor::fail(std::string_view message) {
+void Cursor::fail(std::string_view message) {
   if (!failed_) {
     failed_ = true;
     message_ = std::string(message);
   }
-  return error();
 }
 
 bool Cursor::need(size_t n) {

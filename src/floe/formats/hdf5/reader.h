@@ -91,8 +91,8 @@ class Cursor {
   // Fails unless the next bytes are `signature` ("OHDR", "TREE", ...).
   bool expect_signature(std::string_view signature);
 
-  // Sets the sticky error (first one wins) and returns it.
-  Error fail(std::string_view message);
+  // Sets the sticky error (first one wins); error() then describes it.
+  void fail(std::string_view message);
   Error error() const;
 
  private:
