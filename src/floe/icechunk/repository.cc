@@ -86,18 +86,23 @@ std::string backup_name(std::uint64_t now_ms) {
   return fmt::format("repo.{:014d}.{}", kBackupEpochMs - now_ms, encode_crockford(random));
 }
 
+// Adds each container under its prefix unless the prefix is already configured.
+void add_container_entries(Json& config, const std::vector<VirtualChunkContainer>& containers) {
+  if (containers.empty()) return;
+  Json& entries = config["virtual_chunk_containers"];
+  if (!entries.is_object()) entries = Json::object();
+  for (const VirtualChunkContainer& container : containers) {
+    if (entries.contains(container.url_prefix)) continue;
+    entries[container.url_prefix] = Json{{"name", container.name ? Json(*container.name) : Json(nullptr)},
+                                         {"url_prefix", container.url_prefix},
+                                         {"store", container.store}};
+  }
+}
+
 Json config_json(const CreateOptions& options) {
   Json config = Json::object();
   config["inline_chunk_threshold_bytes"] = options.inline_chunk_threshold_bytes.value_or(512);
-  if (!options.containers.empty()) {
-    Json containers = Json::object();
-    for (const VirtualChunkContainer& container : options.containers) {
-      containers[container.url_prefix] = Json{{"name", container.name ? Json(*container.name) : Json(nullptr)},
-                                              {"url_prefix", container.url_prefix},
-                                              {"store", container.store}};
-    }
-    config["virtual_chunk_containers"] = std::move(containers);
-  }
+  add_container_entries(config, options.containers);
   return config;
 }
 
@@ -621,6 +626,28 @@ Status Repository::create_tag(std::string_view name, const Id12& snapshot) {
     update = RepoUpdate{.kind = UpdateKind::kTagCreated, .name = std::string(name)};
     return apply_graph(info, std::move(graph));
   }));
+}
+
+Status Repository::add_containers(const std::vector<VirtualChunkContainer>& containers) {
+  if (spec_version_ < 2) {
+    return make_error(ErrorCode::kUnsupported, "{} is a spec-1 repository, which floe only reads", url());
+  }
+  Json written;
+  FLOE_RETURN_IF_ERROR(update_repo([&](RepoInfo& info, RepoUpdate& update) -> Status {
+    Json config = Json::object();
+    if (info.config) {
+      FLOE_ASSIGN_OR_RETURN(config, flexbuffer_to_json(*info.config));
+      if (!config.is_object()) config = Json::object();
+    }
+    add_container_entries(config, containers);
+    info.config = json_to_flexbuffer(config);
+    update = RepoUpdate{.kind = UpdateKind::kConfigChanged};
+    written = std::move(config);
+    return ok_status();
+  }));
+  config_ = std::move(written);
+  resolver_ = std::make_unique<VirtualChunkResolver>(containers_from_config(config_), registry_);
+  return ok_status();
 }
 
 Status Repository::delete_tag(std::string_view name) {

@@ -95,6 +95,9 @@ class Repository : public std::enable_shared_from_this<Repository> {
   Status delete_branch(std::string_view name);
   Status reset_branch(std::string_view name, const Id12& snapshot);
   Status create_tag(std::string_view name, const Id12& snapshot);
+  // Adds virtual chunk containers to the configuration (a config change through the repo compare-and-swap);
+  // a prefix already present keeps its existing definition. Spec-2 repositories only.
+  Status add_containers(const std::vector<VirtualChunkContainer>& containers);
   Status delete_tag(std::string_view name);
 
   Result<std::unique_ptr<ReadSession>> read_session(const Id12& snapshot);

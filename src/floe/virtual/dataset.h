@@ -84,6 +84,7 @@ struct VirtualGroup {
 struct VirtualDataset {
   std::string source_url;                // the file it came from (first file after a concatenation)
   VirtualGroup root;
+  std::vector<std::string> unlimited_dims;  // dimensions the file can grow along (record / unlimited)
   std::vector<std::string> warnings;     // variables skipped or degraded, one message each
 };
 
