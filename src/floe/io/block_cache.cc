@@ -18,6 +18,10 @@ Result<uint64_t> BlockCache::object_size(ObjectStore* store, std::string_view ke
     if (it != objects_.end() && it->second.size_known) return it->second.size;
   }
   FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, store->head(key));
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.heads;
+  }
   set_object_size(store, key, meta.size);
   return meta.size;
 }
@@ -132,9 +136,12 @@ std::vector<Result<Bytes>> BlockCache::read(std::span<const Read> reads) {
 
   std::map<std::pair<const ObjectKey*, uint64_t>, Error> fetch_errors;
   if (!fetches.empty()) {
-    std::vector<Result<Bytes>> blocks = scheduler_.fetch(fetches);
+    FetchStats fetch_stats;
+    std::vector<Result<Bytes>> blocks = scheduler_.fetch(fetches, &fetch_stats);
     std::lock_guard lock(mutex_);
     ++stats_.fetch_rounds;
+    stats_.requests += fetch_stats.physical_requests;
+    stats_.bytes_fetched += fetch_stats.bytes_fetched;
     for (size_t f = 0; f < blocks.size(); ++f) {
       auto id = fetched_ids[f];
       if (!blocks[f].ok()) {

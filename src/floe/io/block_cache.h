@@ -28,6 +28,9 @@ struct BlockCacheStats {
   uint64_t hits = 0;           // blocks served from memory
   uint64_t misses = 0;         // blocks fetched
   uint64_t fetch_rounds = 0;   // calls that had to fetch anything
+  uint64_t requests = 0;       // ranged GETs issued (blocks coalesced by the scheduler count once)
+  uint64_t bytes_fetched = 0;
+  uint64_t heads = 0;          // HEADs for object sizes
   uint64_t evictions = 0;
   uint64_t resident_bytes = 0;
 };
