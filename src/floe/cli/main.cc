@@ -6,12 +6,16 @@
 #include "floe/cli/global_options.h"
 #include "floe/cli/repo_command.h"
 #include "floe/cli/store_command.h"
+#ifdef FLOE_HAVE_FORMATS
+#include "floe/cli/virtualize_command.h"
+#endif
 
 int main(int argc, char** argv) {
   floe::cli::GlobalOptions global;
   CLI::App app{"floe: virtual, versioned Zarr datacubes from NetCDF, HDF5 and GRIB archives"};
   app.set_version_flag("--version", "floe 0.1.0");
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand: `floe virtualize ... --json`
   app.add_flag("--anonymous", global.anonymous, "Unsigned requests to S3 (public buckets)");
   app.add_option("--endpoint", global.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL or AWS)");
   app.add_option("--region", global.region, "S3 region (default: AWS_REGION or us-east-1)");
@@ -22,6 +26,9 @@ int main(int argc, char** argv) {
   floe::cli::add_store_command(app, global, run);
   floe::cli::add_repo_command(app, global, run);
   floe::cli::add_ls_command(app, global, run);
+#ifdef FLOE_HAVE_FORMATS
+  floe::cli::add_virtualize_command(app, global, run);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

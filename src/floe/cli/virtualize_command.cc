@@ -1,0 +1,300 @@
+// `floe virtualize`: NetCDF-3 and NetCDF-4/HDF5 sources (paths, URLs, globs) into one commit of a repository.
+#include "floe/cli/virtualize_command.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include "floe/cli/global_options.h"
+#include "floe/cli/repo_command.h"
+#include "floe/core/progress.h"
+#include "floe/core/thread_pool.h"
+#include "floe/formats/open.h"
+#include "floe/icechunk/session.h"
+#include "floe/io/glob.h"
+#include "floe/io/url.h"
+#include "floe/virtual/writer.h"
+
+namespace floe::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+struct VirtualizeArguments {
+  std::vector<std::string> sources;
+  std::string repo;
+  std::string branch = "main";
+  std::string message;
+  std::string concat_dim;
+  std::string group = "/";
+  std::string format = "auto";
+  std::vector<std::string> loadable;
+  std::vector<std::string> drop;
+  std::vector<std::string> containers;
+  uint64_t max_chunk_bytes = 64ull << 20;
+  uint64_t metadata_block_size = 256 * 1024;
+  size_t jobs = 0;
+};
+
+struct SourceFile {
+  std::shared_ptr<io::ObjectStore> store;
+  std::string key;
+  std::string location;  // URL written into chunk references
+  io::ObjectMeta meta;
+};
+
+// "file:///abs/path" for local paths, the URL itself otherwise.
+Result<std::string> location_of(std::string_view source) {
+  FLOE_ASSIGN_OR_RETURN(io::Url url, io::parse_url(source));
+  if (url.scheme != io::Scheme::kFile) return std::string(source);
+  std::string path = source.starts_with("file://") ? std::string(source.substr(7)) : std::string(source);
+  std::error_code ignored;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ignored).lexically_normal();
+  return "file://" + absolute.string();
+}
+
+std::string scheme_prefix_of(std::string_view location) {
+  size_t scheme_end = location.find("://");
+  return scheme_end == std::string_view::npos ? "" : std::string(location.substr(0, scheme_end + 3));
+}
+
+// Every source file, globs expanded (sorted), duplicates kept out, each with its size and etag.
+Result<std::vector<SourceFile>> expand_sources(io::StoreRegistry& registry, const std::vector<std::string>& sources) {
+  std::vector<SourceFile> files;
+  for (const std::string& source : sources) {
+    FLOE_ASSIGN_OR_RETURN(std::string location, location_of(source));
+    FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, registry.resolve(location.starts_with("file://")
+                                                                         ? location.substr(7) : location));
+    if (io::has_glob_characters(resolved.key)) {
+      FLOE_ASSIGN_OR_RETURN(std::vector<io::ObjectMeta> matches, io::expand_glob(*resolved.store, resolved.key));
+      if (matches.empty()) return make_error(ErrorCode::kNotFound, "{}: no file matches", source);
+      std::string base = scheme_prefix_of(location);
+      for (io::ObjectMeta& meta : matches) {
+        std::string match_location = resolved.store->url_for(meta.key);
+        if (base == "file://") match_location = "file://" + match_location;
+        files.push_back({resolved.store, meta.key, std::move(match_location), std::move(meta)});
+      }
+      continue;
+    }
+    auto meta = resolved.store->head(resolved.key);
+    if (!meta.ok()) return std::move(meta).error().add_context(fmt::format("source {}", source));
+    files.push_back({resolved.store, resolved.key, location, std::move(meta).value()});
+  }
+  std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.location < b.location; });
+  files.erase(std::unique(files.begin(), files.end(),
+                          [](const SourceFile& a, const SourceFile& b) { return a.location == b.location; }),
+              files.end());
+  return files;
+}
+
+// The longest directory prefix ("…/") shared by every location.
+std::string common_directory(const std::vector<SourceFile>& files) {
+  std::string prefix = files.front().location;
+  for (const SourceFile& file : files) {
+    size_t n = 0;
+    while (n < prefix.size() && n < file.location.size() && prefix[n] == file.location[n]) ++n;
+    prefix.resize(n);
+  }
+  size_t slash = prefix.rfind('/');
+  return slash == std::string::npos ? prefix : prefix.substr(0, slash + 1);
+}
+
+// The containers the repository needs: the caller's, or one for the sources' common directory, configured
+// from the global S3 options.
+Result<std::vector<icechunk::VirtualChunkContainer>> containers_for(const VirtualizeArguments& arguments,
+                                                                    const GlobalOptions& global,
+                                                                    const std::vector<SourceFile>& files) {
+  std::vector<icechunk::VirtualChunkContainer> containers;
+  for (const std::string& spec : arguments.containers) {
+    FLOE_ASSIGN_OR_RETURN(icechunk::VirtualChunkContainer container, parse_container_spec(spec));
+    containers.push_back(std::move(container));
+  }
+  for (const SourceFile& file : files) {
+    bool covered = std::any_of(containers.begin(), containers.end(), [&](const auto& container) {
+      return file.location.starts_with(container.url_prefix);
+    });
+    if (covered) continue;
+    std::string prefix = common_directory(files);
+    if (prefix.find("://") == std::string::npos || prefix.size() <= scheme_prefix_of(prefix).size()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{} is not under any --container prefix and the sources share no directory; pass --container",
+                        file.location);
+    }
+    std::string spec = prefix;
+    if (prefix.starts_with("s3://")) {
+      std::vector<std::string> options;
+      if (global.anonymous) options.push_back("anonymous");
+      if (!global.region.empty()) options.push_back("region=" + global.region);
+      if (!global.endpoint.empty()) options.push_back("endpoint=" + global.endpoint);
+      if (!options.empty()) spec += "=" + fmt::format("{}", fmt::join(options, ","));
+    }
+    FLOE_ASSIGN_OR_RETURN(icechunk::VirtualChunkContainer container, parse_container_spec(spec));
+    containers.push_back(std::move(container));
+    break;
+  }
+  return containers;
+}
+
+std::vector<std::string> split_names(const std::vector<std::string>& lists) {
+  std::vector<std::string> names;
+  for (const std::string& list : lists) {
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!name.empty()) names.push_back(std::move(name));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return names;
+}
+
+Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& arguments) {
+  const auto started = std::chrono::steady_clock::now();
+  std::shared_ptr<io::StoreRegistry> registry = make_registry(global);
+  FLOE_ASSIGN_OR_RETURN(formats::Format format, formats::parse_format(arguments.format));
+  FLOE_ASSIGN_OR_RETURN(std::vector<SourceFile> files, expand_sources(*registry, arguments.sources));
+  if (files.empty()) return make_error(ErrorCode::kInvalidArgument, "no sources given");
+
+  io::FetchScheduler scheduler;
+  io::BlockCache cache(scheduler, {.block_size = arguments.metadata_block_size, .budget_bytes = 256ull << 20});
+  for (const SourceFile& file : files) cache.set_object_size(file.store.get(), file.key, file.meta.size);
+
+  // Parse every file (metadata only), a bounded number at a time.
+  const virt::ParseOptions parse_options{.max_chunk_bytes = arguments.max_chunk_bytes};
+  std::vector<std::optional<Result<virt::VirtualDataset>>> parsed(files.size());
+  {
+    ProgressReporter progress("virtualize", files.size(),
+                              global.quiet || global.json ? ProgressReporter::Mode::kNever
+                                                          : ProgressReporter::Mode::kAuto);
+    ThreadPool pool(arguments.jobs ? arguments.jobs : std::min<size_t>(files.size(), 16));
+    pool.parallel_for(files.size(), [&](size_t i) {
+      formats::Source source{files[i].store.get(), files[i].key, files[i].location};
+      parsed[i] = formats::open_virtual(cache, source, format, parse_options);
+      progress.advance();
+    });
+    progress.finish();
+  }
+  std::vector<virt::VirtualDataset> datasets;
+  std::vector<std::string> warnings;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
+    virt::VirtualDataset dataset = std::move(*parsed[i]).value();
+    dataset.source_url = files[i].location;
+    for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
+    dataset.warnings.clear();
+    FLOE_RETURN_IF_ERROR(
+        virt::apply_variable_policy(dataset, split_names(arguments.loadable), split_names(arguments.drop)));
+    datasets.push_back(std::move(dataset));
+  }
+  std::string concat_dim = arguments.concat_dim;
+  if (datasets.size() > 1 && concat_dim.empty()) {
+    if (datasets.front().unlimited_dims.size() != 1) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{} files given but {} has {} unlimited dimensions; say which to join along with --concat-dim",
+                        datasets.size(), datasets.front().source_url, datasets.front().unlimited_dims.size());
+    }
+    concat_dim = datasets.front().unlimited_dims.front();
+  }
+  FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset dataset, virt::concatenate(std::move(datasets), concat_dim));
+
+  // The repository: opened, or created with the containers; existing ones gain missing containers.
+  FLOE_ASSIGN_OR_RETURN(std::vector<icechunk::VirtualChunkContainer> containers,
+                        containers_for(arguments, global, files));
+  std::shared_ptr<icechunk::Repository> repository;
+  auto opened = open_repository(registry, arguments.repo);
+  if (opened.ok()) {
+    repository = std::move(opened).value();
+    FLOE_RETURN_IF_ERROR(repository->add_containers(containers));
+  } else if (opened.error().code() == ErrorCode::kNotFound) {
+    icechunk::CreateOptions options;
+    options.containers = containers;
+    FLOE_ASSIGN_OR_RETURN(repository, create_repository(registry, arguments.repo, options));
+  } else {
+    return std::move(opened).error();
+  }
+
+  FLOE_ASSIGN_OR_RETURN(auto session, repository->write_session(arguments.branch));
+  virt::WriteContext context{.registry = registry.get(), .scheduler = &scheduler};
+  for (const SourceFile& file : files) {
+    if (!file.location.starts_with("file://") && !file.meta.etag.empty()) {
+      context.checksums[file.location] = virt::SourceChecksum{.etag = file.meta.etag};
+    }
+  }
+  FLOE_ASSIGN_OR_RETURN(virt::WriteSummary written, virt::write_dataset(dataset, *session, context, arguments.group));
+  Json sources = Json::array();
+  for (const SourceFile& file : files) sources.push_back(file.location);
+  std::string message = arguments.message.empty()
+                            ? fmt::format("virtualize {} file{}", files.size(), files.size() == 1 ? "" : "s")
+                            : arguments.message;
+  FLOE_ASSIGN_OR_RETURN(icechunk::Id12 snapshot,
+                        session->commit(message, Json{{"floe_sources", files.size() <= 1000 ? sources : Json(files.size())}}));
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const io::BlockCacheStats stats = cache.stats();
+  if (global.json) {
+    Json summary{{"repo", repository->url()},
+                 {"branch", arguments.branch},
+                 {"snapshot", icechunk::to_string(snapshot)},
+                 {"files", files.size()},
+                 {"groups", written.groups},
+                 {"arrays", written.arrays},
+                 {"virtual_refs", written.virtual_refs},
+                 {"inline_chunks", written.stored_chunks},
+                 {"stored_bytes", written.stored_bytes},
+                 {"warnings", warnings},
+                 {"requests", {{"metadata_gets", stats.requests},
+                               {"metadata_bytes", stats.bytes_fetched},
+                               {"metadata_rounds", stats.fetch_rounds},
+                               {"heads", files.size()}}},
+                 {"seconds", seconds}};
+    fmt::print("{}\n", summary.dump(2, ' ', false, Json::error_handler_t::replace));
+    return ok_status();
+  }
+  for (const std::string& warning : warnings) fmt::print(stderr, "floe: warning: {}\n", warning);
+  if (!global.quiet) {
+    fmt::print("{} file{} → {} (branch {}, snapshot {}): {} arrays, {} virtual refs, {} stored chunks; "
+               "{} metadata GETs in {} rounds, {:.2f} s\n",
+               files.size(), files.size() == 1 ? "" : "s", repository->url(), arguments.branch,
+               icechunk::to_string(snapshot), written.arrays, written.virtual_refs, written.stored_chunks,
+               stats.requests, stats.fetch_rounds, seconds);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<int()>& run) {
+  auto arguments = std::make_shared<VirtualizeArguments>();
+  CLI::App* command = app.add_subcommand("virtualize", "NetCDF / HDF5 files into a repository as virtual chunks");
+  command->add_option("sources", arguments->sources, "Files: paths, s3:// or http(s):// URLs, globs")->required();
+  command->add_option("--repo", arguments->repo, "Repository URL (created if absent)")->required();
+  command->add_option("--branch", arguments->branch, "Branch to commit to (default main)");
+  command->add_option("--message", arguments->message, "Commit message");
+  command->add_option("--concat-dim", arguments->concat_dim,
+                      "Join many files along this dimension (default: the unlimited one)");
+  command->add_option("--group", arguments->group, "Group to write the dataset into (default /)");
+  command->add_option("--format", arguments->format, "auto | netcdf3 | netcdf4 | hdf5 (default auto)");
+  command->add_option("--loadable", arguments->loadable, "Variables stored in the repository (VAR,...)");
+  command->add_option("--drop", arguments->drop, "Variables left out (VAR,...)");
+  command->add_option("--container", arguments->containers,
+                      "Virtual chunk container PREFIX[=anonymous|env|region=R,endpoint=E] (repeatable)");
+  command->add_option("--max-chunk-bytes", arguments->max_chunk_bytes,
+                      "Contiguous data is cut into virtual chunks of at most this many bytes");
+  command->add_option("--metadata-block-size", arguments->metadata_block_size,
+                      "Bytes per metadata read (paged HDF5 files use their page size)");
+  command->add_option("--jobs", arguments->jobs, "Files parsed at once (default min(files, 16))");
+  command->callback([&global, arguments, &run] {
+    run = [&global, arguments] {
+      Status status = run_virtualize(global, *arguments);
+      return status.ok() ? 0 : report_error(status.error());
+    };
+  });
+}
+
+}  // namespace floe::cli
