@@ -57,63 +57,16 @@ py="$repo/.venv/bin/python"
 floe_bin="${FLOE_BENCH_BIN:-$repo/build/release/bench/floe_bench_ranged_get}"
 
 # ---------------------------------------------------------------- servers
-started_servers=0
-s3_alive() { # any HTTP answer from the endpoint (403/400 for an unsigned request is fine)
-  local code
-  code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$1/" 2>/dev/null) || true
-  [ -n "$code" ] && [ "$code" != 000 ]
-}
-load_env() {
-  if [ -f "$STATE/env" ]; then
-    set -a; . "$STATE/env"; set +a
-  fi
-  S3_ENDPOINT="${FLOE_TEST_S3_ENDPOINT:-http://127.0.0.1:17070}"
-  S3_ENDPOINT="${S3_ENDPOINT%/}"
-  AK="${FLOE_TEST_S3_ACCESS_KEY:-floe-test-ak}"
-  SK="${FLOE_TEST_S3_SECRET_KEY:-floe-test-sk}"
-  REGION="${FLOE_TEST_S3_REGION:-us-east-1}"
-}
-load_env
-if [ ! -f "$STATE/env" ] || ! s3_alive "$S3_ENDPOINT"; then
-  [ -x tests/servers/start.sh ] || die "test servers not running and tests/servers/start.sh missing"
-  log "starting test servers (tests/servers/start.sh)"
-  tests/servers/start.sh >&2
-  started_servers=1
-  load_env
-  s3_alive "$S3_ENDPOINT" || die "S3 server at $S3_ENDPOINT does not answer after start.sh"
-fi
-faultproxy="$STATE/bin/faultproxy"
-[ -x "$faultproxy" ] || die "no $faultproxy (built by tests/servers/start.sh)"
+. bench/s3_bench_lib.sh
+s3_servers_up
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/floe-bench-ranged.XXXXXX")"
-proxy_pids=()
 cleanup() {
-  local pid
-  for pid in "${proxy_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${proxy_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ $started_servers = 1 ] && [ -x tests/servers/stop.sh ]; then
-    log "stopping the test servers this script started"
-    tests/servers/stop.sh >&2 || true
-  fi
+  s3_bench_cleanup
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-start_proxy() { # port latency
-  local port="$1" lat="$2" i
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is already in use (set PROXY_PORT / PROXY0_PORT)"
-  fi
-  "$faultproxy" -listen "127.0.0.1:$port" -upstream "$S3_ENDPOINT" -latency "$lat" >"$tmp/proxy-$port.log" 2>&1 &
-  proxy_pids+=($!)
-  for i in $(seq 1 100); do
-    if curl -s -f -o /dev/null -m 1 "http://127.0.0.1:$port/__faultproxy/stats" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  cat "$tmp/proxy-$port.log" >&2
-  die "faultproxy on $port did not come up"
-}
 
 # ---------------------------------------------------------------- data
 log "setup: $OBJECTS objects x $OBJECT_SIZE bytes in s3://$BUCKET at $S3_ENDPOINT"
@@ -151,11 +104,10 @@ tool_cmd() { # tool endpoint -> sets the array cmd
 
 run_one() { # scenario latency_ms round tool port
   local scenario="$1" lat_ms="$2" round="$3" tool="$4" port="$5" rc=0
-  local ctl="http://127.0.0.1:$port/__faultproxy"
-  curl -s -f -o /dev/null -m 5 -X POST "$ctl/stats/reset" || die "cannot reset proxy stats on $port"
+  proxy_reset "$port"
   tool_cmd "$tool" "http://127.0.0.1:$port"
   timeout "$TOOL_TIMEOUT" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" || rc=$?
-  curl -s -f -m 5 "$ctl/stats" >"$tmp/stats" || echo '{}' >"$tmp/stats"
+  proxy_stats "$port" "$tmp/stats"
   "$py" - "$tmp/out" "$tmp/err" "$tmp/stats" "$rc" "$tool" "$scenario" "$lat_ms" "$round" \
       "$run_id" "$CONCURRENCY" "$host_info" >>"$results" <<'PY'
 import json, sys, time

@@ -14,6 +14,29 @@ import sys
 import time
 
 
+def s3_filesystem(endpoint, access_key, secret_key, region):
+    """An s3fs file system on the test server (path-style, no caches). Also used by make_virtualize_files.py."""
+    import s3fs
+
+    return s3fs.S3FileSystem(
+        key=access_key, secret=secret_key, endpoint_url=endpoint,
+        client_kwargs={"region_name": region},
+        config_kwargs={"s3": {"addressing_style": "path"}},
+        skip_instance_cache=True, use_listings_cache=False,
+    )
+
+
+def ensure_bucket(fs, bucket, region):
+    if not fs.exists(bucket):
+        print(f"setup: creating bucket {bucket}", file=sys.stderr)
+        # Not fs.mkdir: s3fs always sends a LocationConstraint, which S3 rejects for us-east-1.
+        params = {"Bucket": bucket}
+        if region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        fs.call_s3("create_bucket", **params)
+        fs.invalidate_cache()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--endpoint", required=True)
@@ -28,22 +51,8 @@ def main(argv=None):
     if a.count < 1 or a.count > 1000 or a.size < 1:
         p.error("count must be 1..1000 and size >= 1")
 
-    import s3fs
-
-    fs = s3fs.S3FileSystem(
-        key=a.access_key, secret=a.secret_key, endpoint_url=a.endpoint,
-        client_kwargs={"region_name": a.region},
-        config_kwargs={"s3": {"addressing_style": "path"}},
-        skip_instance_cache=True, use_listings_cache=False,
-    )
-    if not fs.exists(a.bucket):
-        print(f"setup: creating bucket {a.bucket}", file=sys.stderr)
-        # Not fs.mkdir: s3fs always sends a LocationConstraint, which S3 rejects for us-east-1.
-        params = {"Bucket": a.bucket}
-        if a.region != "us-east-1":
-            params["CreateBucketConfiguration"] = {"LocationConstraint": a.region}
-        fs.call_s3("create_bucket", **params)
-        fs.invalidate_cache()
+    fs = s3_filesystem(a.endpoint, a.access_key, a.secret_key, a.region)
+    ensure_bucket(fs, a.bucket, a.region)
 
     keys = [f"{a.prefix}{i:03d}" for i in range(a.count)]
     for key in keys:

@@ -12,6 +12,12 @@ median seconds / floe's: > 1 means floe is faster) and, where curl ran,
 throughput as a fraction of the curl ceiling. Also flags checksum
 disagreements between tools. Standard library only.
 
+Virtualize runs (bench "virtualize", from run_virtualize.sh, issue 4): one table per scenario (local disk,
+S3 through the proxy with and without added latency), one row per file and tool: median seconds as each
+tool reports them (floe: virtualize + commit; VirtualiZarr: open_virtual_dataset alone, and a second row
+with its to_icechunk commit; kerchunk: translate), whole-process wall and CPU time, GETs/HEADs/bytes as
+counted by the proxy, refs, and time relative to floe; then the issue-4 targets per file.
+
 Usage: summarize.py [--run-id ID | --all] FILE.jsonl [FILE.jsonl ...]
 By default only the newest run_id in the files is summarized.
 """
@@ -20,13 +26,20 @@ import json
 import statistics
 import sys
 
-TOOL_ORDER = ["floe", "s3fs", "obstore", "curl", "icechunk-python"]
+TOOL_ORDER = ["floe", "s3fs", "obstore", "curl", "icechunk-python", "virtualizarr", "kerchunk"]
 ICECHUNK_BENCHES = ("icechunk_commit", "icechunk_open_one_ref")
 # Issue 3: floe's commit <= 1/3 of icechunk-python's wall time, <= 32 bytes of peak memory per ref, and
 # opening the repository and fetching one ref in <= 0.5 s.
 TARGET_TIME_RATIO = 1 / 3
 TARGET_BYTES_PER_REF = 32
 TARGET_OPEN_S = 0.5
+# Issue 4: floe virtualize >= 30x faster than VirtualiZarr and kerchunk on local disk, >= 50x from S3 with
+# 20 ms per request with <= 1/10 of their requests; the POP-like file in <= 40 GETs, its paged copy in <= 3.
+TARGET_LOCAL_SPEEDUP = 30
+TARGET_S3_SPEEDUP = 50
+TARGET_REQUEST_SHARE = 1 / 10
+TARGET_GETS = {"pop": 40, "pop-paged": 3}
+VIRTUALIZE_TOOLS = ["floe", "virtualizarr", "virtualizarr + to_icechunk", "kerchunk"]
 MIB = 1 << 20
 
 
@@ -245,6 +258,128 @@ def icechunk_tables(recs):
     return lines
 
 
+def _virtualize_rows(recs):
+    """Splits each VirtualiZarr record into its two figures: open_virtual_dataset alone, and with the commit."""
+    out = []
+    for r in recs:
+        r = dict(r)
+        if r.get("tool") == "floe" and "refs" not in r:
+            r["refs"] = r.get("virtual_refs")
+        out.append(r)
+        if r.get("tool") == "virtualizarr" and "with_commit_s" in r:
+            c = dict(r)
+            c["tool"] = "virtualizarr + to_icechunk"
+            c["seconds"] = r["with_commit_s"]
+            out.append(c)
+    return out
+
+
+def _scenario_key(s):
+    order = {"local": 0}
+    return (order.get(s, 2 if s.startswith("latency-0ms") else 1), s)
+
+
+def virtualize_tables(recs):
+    """Markdown lines for the virtualize records of one run."""
+    recs = _virtualize_rows(recs)
+    lines = []
+    checks = []
+    files = []
+    for r in recs:
+        if r.get("file") not in files:
+            files.append(r.get("file"))
+    for scenario in sorted({r.get("scenario", "?") for r in recs}, key=_scenario_key):
+        rs = [r for r in recs if r.get("scenario", "?") == scenario]
+        rounds = sorted({r.get("round") for r in rs if r.get("round") is not None})
+        desc = [f"{len(rounds)} rounds"]
+        for k in ("run_id", "host"):
+            if rs[0].get(k):
+                desc.append(f"run {rs[0][k]}" if k == "run_id" else rs[0][k])
+        remote = any(r.get("proxy_requests") is not None for r in rs)
+        lines += [f"### virtualize, {scenario}", "", ", ".join(desc), ""]
+        head = ["file", "tool", "runs", "median s", "process wall s", "process CPU s"]
+        if remote:
+            head += ["GETs/run (proxy)", "HEADs/run", "MiB moved/run"]
+        head += ["refs (+inline)", "median s vs floe"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+        med = {}
+        for f in files:
+            for t in sorted({r["tool"] for r in rs if r.get("file") == f},
+                            key=lambda t: (VIRTUALIZE_TOOLS.index(t) if t in VIRTUALIZE_TOOLS else 99, t)):
+                tr = [r for r in rs if r.get("file") == f and r["tool"] == t]
+                ok = [r for r in tr if "error" not in r and _num(r, "seconds") is not None]
+                runs = f"{len(tr)}" + (f" ({len(tr) - len(ok)} failed)" if len(ok) < len(tr) else "")
+                if not ok:
+                    lines.append("| " + " | ".join([f, t, runs] + ["n/a"] * (len(head) - 3)) + " |")
+                    continue
+                m = {k: _median(ok, k) for k in ("seconds", "process_wall_s", "cpu_s", "proxy_gets",
+                                                 "proxy_heads", "proxy_requests", "proxy_bytes_out")}
+                m["per_round"] = {r.get("round"): r["seconds"] for r in ok}
+                m["self_gets"] = _median([r.get("requests") or {} for r in ok], "metadata_gets")
+                m["self_rounds"] = _median([r.get("requests") or {} for r in ok], "metadata_rounds")
+                m["gets"] = [r.get("proxy_gets") for r in ok]
+                med[(f, t)] = m
+                base = med.get((f, "floe"), {}).get("seconds")
+                rel = "1.00 (baseline)" if t == "floe" else (f"{m['seconds'] / base:.1f}x" if base else "n/a")
+                refs = per_run([r.get("refs") for r in ok])
+                inl = per_run([r.get("inline_chunks") for r in ok])
+                row = [f, t, runs, _fmt(m["seconds"], ".3f"), _fmt(m["process_wall_s"]), _fmt(m["cpu_s"])]
+                if remote:
+                    row += [per_run(m["gets"]), per_run([r.get("proxy_heads") for r in ok]),
+                            mib([r.get("proxy_bytes_out") for r in ok])]
+                row += [f"{refs} (+{inl})", rel]
+                lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+        for r in rs:
+            if "error" in r and r["tool"] != "virtualizarr + to_icechunk":
+                lines.append(f"- error: {r['file']} {r['tool']} round {r.get('round')}: {r['error']}")
+        floe_self = [(f, med[(f, "floe")]) for f in files if (f, "floe") in med and med[(f, "floe")]["self_gets"] is not None]
+        if floe_self:
+            lines.append("- floe's own count (median metadata GETs / rounds): "
+                         + "; ".join(f"{f} {m['self_gets']:.0f} / {_fmt(m['self_rounds'], '.0f')}" for f, m in floe_self))
+        lines.append("")
+        speed_target = TARGET_LOCAL_SPEEDUP if scenario == "local" else (
+            TARGET_S3_SPEEDUP if remote and not scenario.startswith("latency-0ms") else None)
+        for f in files:
+            fl = med.get((f, "floe"))
+            if not fl or not fl["seconds"]:
+                continue
+            for t in ("virtualizarr", "virtualizarr + to_icechunk", "kerchunk"):
+                pm = med.get((f, t))
+                if not pm:
+                    continue
+                ratio = pm["seconds"] / fl["seconds"]
+                rounds_r = [pm["per_round"][k] / fl["per_round"][k] for k in sorted(fl["per_round"], key=str)
+                            if k in pm["per_round"] and fl["per_round"][k]]
+                wall = (f"; whole process {pm['process_wall_s'] / fl['process_wall_s']:.1f}x"
+                        if pm.get("process_wall_s") and fl.get("process_wall_s") else "")
+                verdict = ""
+                if speed_target and t != "virtualizarr + to_icechunk":
+                    verdict = (" (target >= %dx: " % speed_target + ("**met**)" if ratio >= speed_target
+                               else f"**missed**, {ratio / speed_target:.2f} of it)"))
+                spread = f", per round {min(rounds_r):.1f}-{max(rounds_r):.1f}x" if len(rounds_r) > 1 else ""
+                line = f"{scenario}, {f}: floe {fl['seconds']:.3f} s vs {t} {pm['seconds']:.3f} s = {ratio:.1f}x{verdict}{spread}{wall}"
+                if remote and fl.get("proxy_requests") is not None and pm.get("proxy_requests"):
+                    share = fl["proxy_requests"] / pm["proxy_requests"]
+                    line += (f"; requests {fl['proxy_requests']:.0f} vs {pm['proxy_requests']:.0f} = {share:.2f}"
+                             + ((" (target <= 0.10: " + ("**met**)" if share <= TARGET_REQUEST_SHARE else "**missed**)"))
+                                if speed_target and t != "virtualizarr + to_icechunk" else ""))
+                checks.append(line)
+            base_name = f.split("-v")[0] if f else f
+            if remote and base_name in TARGET_GETS and fl.get("proxy_gets") is not None:
+                want = TARGET_GETS[base_name]
+                g = fl["proxy_gets"]
+                checks.append(f"{scenario}, {f}: floe {g:.0f} GETs per run (proxy; target <= {want}): "
+                              + ("**met**" if g <= want else f"**missed** by {g - want:.0f}"))
+    if checks:
+        lines += ["Against the issue-4 targets (medians):", ""] + [f"- {c}" for c in checks] + [""]
+    hashes = sorted({r["floe_bin_sha256"] for r in recs if r.get("floe_bin_sha256")})
+    if len(hashes) > 1 or any(r.get("floe_bin_changed") for r in recs):
+        lines += [f"- **warning**: the floe binary changed during this run ({', '.join(hashes)}); "
+                  "its figures mix versions", ""]
+    return lines
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Summarize benchmark JSON lines as Markdown")
     p.add_argument("files", nargs="+")
@@ -265,9 +400,12 @@ def main(argv=None):
         print("summarize: no records for that run", file=sys.stderr)
         return 1
     ice = [r for r in recs if r.get("bench") in ICECHUNK_BENCHES]
-    recs = [r for r in recs if r.get("bench") not in ICECHUNK_BENCHES]
+    virt = [r for r in recs if r.get("bench") == "virtualize"]
+    recs = [r for r in recs if r.get("bench") not in ICECHUNK_BENCHES and r.get("bench") != "virtualize"]
     if ice:
         print("\n".join(icechunk_tables(ice)))
+    if virt:
+        print("\n".join(virtualize_tables(virt)))
     groups = {}
     for r in recs:
         groups.setdefault((r.get("bench", "?"), r.get("scenario", "?")), []).append(r)

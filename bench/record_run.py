@@ -1,0 +1,100 @@
+# bench/record_run.py owns turning one benchmarked process (its stdout JSON, stderr, exit status, /usr/bin/time and proxy counters) into one JSON line for bench/results/.
+"""Builds the JSON record of one benchmark run from the files a run script collected.
+
+  record_run.py --out F --err F --rc N [--time F] [--stats F] [--set KEY=VALUE ...]
+
+--out: the tool's stdout; its last line that parses as a JSON object is the base record (the tool's own
+figures). --err: its stderr (the last non-empty line goes into "error" when the run failed). --rc: the exit
+status (124 = timeout). --time: /usr/bin/time -f '%e %M %U %S' output -> process_wall_s, time_maxrss_bytes,
+cpu_s (user + system, all threads). --stats: the faultproxy's /__faultproxy/stats JSON -> proxy_requests,
+proxy_gets, proxy_heads, proxy_bytes_out (counted by the proxy, not by the tool). --set KEY=VALUE: extra
+fields; VALUE is parsed as JSON when it can be (numbers, true/false), else kept as a string. The record
+goes to stdout as one line; one progress line goes to stderr. Standard library only.
+"""
+import argparse
+import json
+import sys
+import time
+
+
+def last_json_object(path):
+    line = None
+    with open(path, errors="replace") as f:
+        for raw in f.read().splitlines():
+            raw = raw.strip()
+            if raw.startswith("{"):
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    line = obj
+    return line
+
+
+def value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--err", required=True)
+    p.add_argument("--rc", required=True, type=int)
+    p.add_argument("--time")
+    p.add_argument("--stats")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    a = p.parse_args(argv)
+
+    base = last_json_object(a.out)
+    rec = dict(base) if base else {}
+    if a.rc != 0 or base is None:
+        with open(a.err, errors="replace") as f:
+            msg = [m for m in f.read().splitlines() if m.strip()]
+        rec["error"] = (f"exit {a.rc}" + (": " + msg[-1][:300] if msg else "")
+                        + (" (timeout)" if a.rc == 124 else "") + ("" if base else " (no JSON output)"))
+    if a.time:
+        try:
+            with open(a.time, errors="replace") as f:
+                parts = f.read().split()
+            rec["process_wall_s"] = float(parts[-4])
+            rec["time_maxrss_bytes"] = int(parts[-3]) * 1024
+            rec["cpu_s"] = round(float(parts[-2]) + float(parts[-1]), 3)
+        except (OSError, IndexError, ValueError):
+            pass
+    if a.stats:
+        try:
+            with open(a.stats) as f:
+                st = json.load(f)
+        except (OSError, ValueError):
+            st = {}
+        by = st.get("by_method") or {}
+        rec.update({"proxy_requests": st.get("requests"), "proxy_gets": by.get("GET", 0) if st else None,
+                    "proxy_heads": by.get("HEAD", 0) if st else None, "proxy_bytes_out": st.get("bytes_out")})
+    for kv in a.set:
+        key, sep, val = kv.partition("=")
+        if not sep or not key:
+            p.error(f"--set wants KEY=VALUE, got {kv!r}")
+        rec[key] = value(val)
+    rec.setdefault("time", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    print(json.dumps(rec))
+
+    secs = rec.get("seconds")
+    figure = rec["error"] if "error" in rec else (f"{secs:.3f}s" if isinstance(secs, (int, float)) else "?")
+    extra = ""
+    if isinstance(rec.get("with_commit_s"), (int, float)):
+        extra += f" (+commit {rec['with_commit_s']:.3f}s)"
+    if "process_wall_s" in rec:
+        extra += f"  process {rec['process_wall_s']:.2f}s"
+    if rec.get("proxy_requests") is not None:
+        extra += f"  proxy {rec['proxy_gets']} GET {rec['proxy_heads']} HEAD {rec['proxy_bytes_out'] or 0:,} B"
+    label = " ".join(str(rec[k]) for k in ("scenario", "file") if k in rec)
+    sys.stderr.write(f"  {label} round {rec.get('round', '?')} {rec.get('tool', '?'):12s} {figure}{extra}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
