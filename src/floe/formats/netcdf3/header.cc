@@ -161,6 +161,9 @@ class HeaderReader {
 Result<std::string> read_name(HeaderReader& in, size_t width, std::string_view field) {
   uint64_t at = in.position();
   FLOE_ASSIGN_OR_RETURN(uint64_t length, in.non_negative(width, field));
+  if (length > in.remaining()) {
+    return in.corrupt(field, at, fmt::format("name of {} bytes extends past the end of the file", length));
+  }
   FLOE_ASSIGN_OR_RETURN(Bytes bytes, in.padded(length, field));
   std::string name = bytes.to_string();
   if (name.empty()) return in.corrupt(field, at, "empty name");
