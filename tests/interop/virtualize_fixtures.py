@@ -403,7 +403,6 @@ def _h5netcdf_file(path: Path) -> None:
         f.dimensions = {"t": None, "y": 4}
         t = f.create_variable("t", ("t",), "i8")
         t.attrs["units"] = "seconds since 1970-01-01"
-        t.resize_dimension("t", 6) if hasattr(t, "resize_dimension") else None
         f.resize_dimension("t", 6)
         t[:] = np.arange(6) * 60
         yv = f.create_variable("y", ("y",), "f8", data=np.arange(4) * 0.5)
