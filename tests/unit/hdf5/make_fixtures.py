@@ -1,0 +1,154 @@
+# Writes the HDF5 / netCDF-4 fixtures of the hdf5 unit tests into a directory, and `expect.py`-style JSON
+# expectations (what h5py sees) next to each file.
+import json
+import os
+import sys
+
+import h5py
+import netCDF4
+import numpy as np
+
+
+def describe(path):
+    """Paths, kinds, shapes, dtypes and attribute names as h5py reports them."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            entry = {"attrs": sorted(obj.attrs.keys()), "addr": h5py.h5o.get_info(obj.id).addr}
+            if isinstance(obj, h5py.Group):
+                entry["kind"] = "group"
+            elif isinstance(obj, h5py.Dataset):
+                entry["kind"] = "dataset"
+                entry["shape"] = list(obj.shape) if obj.shape is not None else None
+                entry["dtype"] = obj.dtype.str
+                entry["dtype_kind"] = obj.dtype.kind
+            else:
+                entry["kind"] = "datatype"
+            out["/" + name] = entry
+        out["/"] = {"kind": "group", "attrs": sorted(f.attrs.keys()), "addr": h5py.h5o.get_info(f.id).addr}
+        # visititems follows hard links once per object; soft/external links are not visited.
+        f.visititems(visit)
+    return out
+
+
+def netcdf_file(path, many=12, groups=True):
+    ds = netCDF4.Dataset(path, "w", format="NETCDF4")
+    ds.title = "fixture"
+    ds.history = "x" * 300
+    ds.setncattr_string("vlen_title", "a variable-length string")
+    ds.int_list = np.array([1, 2, 3], dtype="i4")
+    ds.createDimension("time", None)
+    ds.createDimension("lat", 4)
+    ds.createDimension("lon", 5)
+    ds.createDimension("nchar", 6)
+    t = ds.createVariable("time", "f8", ("time",))
+    t.units = "days since 2000-01-01"
+    lat = ds.createVariable("lat", "f4", ("lat",))
+    lat[:] = np.arange(4)
+    lon = ds.createVariable("lon", "f4", ("lon",), contiguous=True)
+    lon[:] = np.arange(5)
+    for i in range(many):
+        v = ds.createVariable(f"v{i:03d}", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True,
+                              fill_value=np.float32(-999.0), chunksizes=(1, 2, 5))
+        for k in range(9):
+            v.setncattr(f"attr{k}", f"value {k}")
+        v.setncattr("scale_factor", np.float64(0.5))
+        v[0:2] = np.random.default_rng(i).random((2, 4, 5)).astype("f4")
+    t[0:2] = [0.0, 1.0]
+    be = ds.createVariable("big_endian", ">i4", ("lat",), endian="big")
+    be[:] = np.arange(4)
+    c = ds.createVariable("chars", "S1", ("lat", "nchar"))
+    c[:] = netCDF4.stringtochar(np.array(["abc", "defg", "h", "ijklmn"], dtype="S6"))
+    s = ds.createVariable("scalar", "i8")
+    s.assignValue(7)
+    u = ds.createVariable("ubyte", "u1", ("lon",))
+    u[:] = np.arange(5)
+    if groups:
+        g = ds.createGroup("sub")
+        g.createDimension("x", 3)
+        gv = g.createVariable("gx", "i2", ("x", "lat"))
+        gv[:] = np.ones((3, 4))
+        g.note = "in a group"
+        gg = g.createGroup("deeper")
+        gg.createVariable("dv", "f8", ("x",))
+    ds.close()
+
+
+def h5py_file(path, libver, userblock=0, **kwargs):
+    with h5py.File(path, "w", libver=libver, userblock_size=userblock, **kwargs) as f:
+        f.attrs["str_attr"] = "hello"                       # vlen string (global heap)
+        f.attrs["fixed_attr"] = np.bytes_("fixed")          # fixed-length string
+        f.attrs["float_attr"] = np.float32(1.5)
+        f.attrs["nan_attr"] = np.float64("nan")
+        f.attrs["int_array"] = np.arange(4, dtype="<i2")
+        f.attrs["bool_attr"] = np.bool_(True)
+        f.attrs["str_list"] = ["a", "bc", "def"]
+        f.create_dataset("contiguous", data=np.arange(12, dtype=">f8").reshape(3, 4))
+        f.create_dataset("chunked", data=np.arange(100, dtype="i4").reshape(10, 10), chunks=(3, 4),
+                         compression="gzip", shuffle=True, fillvalue=-1)
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        space = h5py.h5s.create_simple((6,))
+        h5py.h5d.create(f.id, b"compact", h5py.h5t.NATIVE_UINT16, space, dcpl=dcpl).write(
+            h5py.h5s.ALL, h5py.h5s.ALL, np.arange(6, dtype="u2"))
+        f.create_dataset("bools", data=np.array([True, False, True]))
+        f.create_dataset("fixed_strings", data=np.array([b"ab", b"cde"], dtype="S3"))
+        f.create_dataset("vlen_strings", data=["x", "yy"], dtype=h5py.string_dtype())
+        f.create_dataset("compound", data=np.zeros(3, dtype=[("a", "i4"), ("b", "f8")]))
+        f.create_dataset("empty", shape=(0, 3), dtype="f4", maxshape=(None, 3), chunks=(4, 3))
+        f.create_dataset("scalar", data=np.float64(3.25))
+        f.create_dataset("null", data=h5py.Empty("f4"))
+        f.create_dataset("unallocated", shape=(5,), dtype="i8")
+        g = f.create_group("group")
+        g.attrs["many"] = np.arange(3)
+        for i in range(20):
+            g.create_dataset(f"d{i:02d}", data=np.full(2, i, dtype="i1"))
+        x = f.create_dataset("x", data=np.arange(3, dtype="f4"))
+        x.make_scale("x")
+        y = f.create_dataset("y", data=np.arange(2, dtype="f4"))
+        y.make_scale("y")
+        m = f.create_dataset("with_scales", data=np.zeros((2, 3), dtype="f4"))
+        m.dims[0].attach_scale(y)
+        m.dims[1].attach_scale(x)
+        f["soft"] = h5py.SoftLink("/group")
+        f["hard_again"] = f["x"]
+        f["named_type"] = np.dtype("<i8")
+        f.create_dataset("uses_named_type", data=np.arange(3, dtype="<i8"), dtype=f["named_type"])
+        many = f.create_group("many_attrs")
+        for i in range(40):
+            many.attrs[f"a{i:02d}"] = np.arange(i + 1, dtype="f8")
+        if libver == "latest":
+            many.attrs["big"] = np.arange(20000, dtype="f8")  # 160 KB: a huge object in dense storage
+
+
+def main():
+    if sys.argv[1] == "--describe":  # --describe OUT_DIR FILE...: expectations of existing files
+        os.makedirs(sys.argv[2], exist_ok=True)
+        for path in sys.argv[3:]:
+            try:
+                description = describe(path)
+            except Exception as error:  # h5py cannot read it either: no expectation
+                description = {"error": str(error)}
+            with open(os.path.join(sys.argv[2], os.path.basename(path) + ".json"), "w") as f:
+                json.dump(description, f, indent=1)
+        return
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    files = {
+        "nc4_basic.nc": lambda p: netcdf_file(p),
+        "nc4_many_vars.nc": lambda p: netcdf_file(p, many=150, groups=False),
+        "h5_earliest.h5": lambda p: h5py_file(p, "earliest"),
+        "h5_latest.h5": lambda p: h5py_file(p, "latest"),
+        "h5_userblock.h5": lambda p: h5py_file(p, "earliest", userblock=1024),
+        "h5_paged.h5": lambda p: h5py_file(p, "latest", fs_strategy="page", fs_page_size=65536),
+    }
+    for name, make in files.items():
+        path = os.path.join(out, name)
+        make(path)
+    for name in files:
+        with open(os.path.join(out, name + ".json"), "w") as f:
+            json.dump(describe(os.path.join(out, name)), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
