@@ -679,7 +679,8 @@ class Walker {
       const SuperBlockInfo& info = state.super_blocks[u];
       if (address == kUndefinedAddress || state.index_elements + info.start_index >= state.max_index_set) continue;
       uint64_t page = page_elements(state);
-      uint64_t bitmap_bytes = info.block_elements > page ? ceil_div(info.data_blocks * (info.block_elements / page), 8)
+      // Page-init bitmap: whole bytes per data block (H5EA__sblock_alloc).
+      uint64_t bitmap_bytes = info.block_elements > page ? info.data_blocks * ceil_div(info.block_elements / page, 8)
                                                          : 0;
       Task next;
       next.kind = TaskKind::kEASecondary;
@@ -703,7 +704,9 @@ class Walker {
     uint64_t page = page_elements(state);
     bool paged = info.block_elements > page;
     uint64_t pages_per_block = paged ? info.block_elements / page : 0;
-    Bytes bitmap = paged ? in.take(ceil_div(info.data_blocks * pages_per_block, 8)) : Bytes();
+    // The bitmap's size rounds each data block's pages up to whole bytes, but the bits run on contiguously
+    // (H5EA__sblock_alloc sizes it; H5EA__lookup_elmt indexes it as block * pages + page).
+    Bytes bitmap = paged ? in.take(info.data_blocks * ceil_div(pages_per_block, 8)) : Bytes();
     for (uint64_t j = 0; j < info.data_blocks; ++j) {
       uint64_t address = in.offset();
       if (!in.ok()) return in.error();
