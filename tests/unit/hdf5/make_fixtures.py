@@ -121,6 +121,20 @@ def h5py_file(path, libver, userblock=0, **kwargs):
             many.attrs["big"] = np.arange(20000, dtype="f8")  # 160 KB: a huge object in dense storage
 
 
+def masked_file(path):
+    """Chunks written with filters skipped (per-chunk filter mask)."""
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("all_skipped", shape=(8,), chunks=(4,), dtype="<i4", compression="gzip",
+                             shuffle=True, fletcher32=True)
+        d[0:4] = np.arange(4)
+        d.id.write_direct_chunk((4,), np.arange(4, 8, dtype="<i4").tobytes(), filter_mask=0b111)
+        e = f.create_dataset("partly_skipped", shape=(8,), chunks=(4,), dtype="<i4", compression="gzip",
+                             shuffle=True)
+        e[0:4] = np.arange(4)
+        import zlib
+        e.id.write_direct_chunk((4,), zlib.compress(np.arange(4, dtype="<i4").tobytes()), filter_mask=0b1)
+
+
 def main():
     if sys.argv[1] == "--describe":  # --describe OUT_DIR FILE...: expectations of existing files
         os.makedirs(sys.argv[2], exist_ok=True)
@@ -141,6 +155,7 @@ def main():
         "h5_latest.h5": lambda p: h5py_file(p, "latest"),
         "h5_userblock.h5": lambda p: h5py_file(p, "earliest", userblock=1024),
         "h5_paged.h5": lambda p: h5py_file(p, "latest", fs_strategy="page", fs_page_size=65536),
+        "h5_masked.h5": masked_file,
     }
     for name, make in files.items():
         path = os.path.join(out, name)
