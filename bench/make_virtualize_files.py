@@ -19,7 +19,9 @@ pop.nc          ~100 MB NetCDF-4 shaped like a CESM POP history file: dims time 
                 variables (1 x 384 x 320, one chunk); 50 variables in all, so the root group's links are
                 dense; every variable has 9 attributes (long_name, units, coordinates, grid_loc,
                 cell_methods, _FillValue, missing_value, valid_range, comment) so attributes are dense;
-                20 global attributes; zlib level 1 with netCDF4-python's default shuffle. Written with netCDF4-python (netCDF-C).
+                20 global attributes; zlib level 1 with netCDF4-python's default shuffle. Written with the
+                system netCDF-C (4.9.0 and HDF5 1.10.8 on Debian bookworm) through ctypes, with
+                netCDF4-python's calls: see SystemNetCDF for why not through netCDF4-python's wheel.
                 The data is a smooth field plus seeded noise with the low 14 mantissa bits cleared, so
                 zlib does real work (about 2.7:1 on the 3-D variables) and the file lands at 100.4 MB.
 pop-paged.nc    pop.nc after `h5repack -S PAGE -G 4194304` (paged aggregation, 4 MiB pages: metadata
@@ -37,6 +39,7 @@ Everything is seeded (numpy PCG64) and written in a fixed order, so the contents
 runs; NAME_VERSION below is part of every file name and must change when the generator changes.
 """
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -46,7 +49,7 @@ import time
 
 import numpy as np
 
-NAME_VERSION = "v1"
+NAME_VERSION = "v2"
 DEFAULT_DIR = "/tmp/floe-bench-virtualize"
 MANTISSA_DROP_BITS = 13   # low float32 mantissa bits cleared: tunes the zlib ratio (~100 MB pop.nc)
 
@@ -91,10 +94,111 @@ def var_attrs(name, units, coords, grid_loc, dtype):
     }
 
 
-def write_pop(path, rng):
-    import netCDF4
+class SystemNetCDF:
+    """The few netCDF4.Dataset calls write_pop makes, on the system netCDF-C (libnetcdf.so.19) through ctypes.
 
-    ds = netCDF4.Dataset(path, "w", format="NETCDF4")
+    The layout of a NetCDF-4 file depends on the HDF5 library that writes it. netCDF4-python's wheels bundle
+    HDF5 2.x, which creates every chunk index (B-tree v1 root) when the variable is defined, so all metadata
+    ends up in the first few MB. HDF5 1.8-1.12, which wrote the archives (and Debian bookworm's 1.10.8, the
+    ground truth of docs/research/hdf5.md), allocates a chunk index when the variable's first chunk is written,
+    between the data: the scattered layout issue 4 is about. So pop.nc is written through this class.
+    """
+
+    TYPES = {"f4": (5, "float"), "f8": (6, "double")}
+
+    class Var:
+        def __init__(self, ds, varid, dtype):
+            self.__dict__.update(_ds=ds, _id=varid, _dtype=np.dtype(dtype))
+
+        def setncatts(self, attrs):
+            for k, v in attrs.items():
+                self._ds._put_att(self._id, k, v)
+
+        def __setattr__(self, name, value):
+            self._ds._put_att(self._id, name, value)
+
+        def __setitem__(self, key, value):
+            data = np.ascontiguousarray(value, dtype=self._dtype)
+            key = key if isinstance(key, tuple) else (key,)
+            free = iter(data.shape if data.ndim else (1,))
+            start, count = [], []
+            for k in key:
+                if isinstance(k, int):
+                    start.append(k)
+                    count.append(1)
+                else:
+                    n = next(free)
+                    start.append(k.start or 0)
+                    count.append(n if k.stop is None else k.stop - (k.start or 0))
+            for n in free:
+                start.append(0)
+                count.append(n)
+            size_t = ctypes.c_size_t * len(start)
+            fn = getattr(self._ds.lib, f"nc_put_vara_{SystemNetCDF.TYPES[self._dtype.str[1:]][1]}")
+            self._ds._check(fn(self._ds.ncid, self._id, size_t(*start), size_t(*count),
+                               data.ctypes.data_as(ctypes.c_void_p)))
+
+    def __init__(self, path):
+        import ctypes.util
+
+        name = ctypes.util.find_library("netcdf")
+        if not name:
+            raise RuntimeError("libnetcdf not found (Debian: libnetcdf-dev)")
+        self.lib = ctypes.CDLL(name)
+        self.lib.nc_strerror.restype = ctypes.c_char_p
+        ncid = ctypes.c_int()
+        self._check(self.lib.nc_create(path.encode(), 0x1000, ctypes.byref(ncid)))  # NC_NETCDF4 | NC_CLOBBER
+        self.ncid = ncid.value
+        self.dims = {}
+
+    def _check(self, status):
+        if status != 0:
+            raise RuntimeError(f"netCDF-C: {self.lib.nc_strerror(status).decode()}")
+
+    def _put_att(self, varid, name, value):
+        if isinstance(value, str):
+            raw = value.encode()
+            self._check(self.lib.nc_put_att_text(self.ncid, varid, name.encode(), ctypes.c_size_t(len(raw)), raw))
+            return
+        arr = np.atleast_1d(np.asarray(value))
+        xtype, suffix = self.TYPES[arr.dtype.str[1:]]
+        arr = np.ascontiguousarray(arr)
+        self._check(getattr(self.lib, f"nc_put_att_{suffix}")(
+            self.ncid, varid, name.encode(), xtype, ctypes.c_size_t(arr.size), arr.ctypes.data_as(ctypes.c_void_p)))
+
+    def set_fill_off(self):
+        old = ctypes.c_int()
+        self._check(self.lib.nc_set_fill(self.ncid, 0x100, ctypes.byref(old)))  # NC_NOFILL
+
+    def setncattr(self, name, value):
+        self._put_att(-1, name, value)  # NC_GLOBAL
+
+    def createDimension(self, name, size):
+        dimid = ctypes.c_int()
+        self._check(self.lib.nc_def_dim(self.ncid, name.encode(), ctypes.c_size_t(size or 0), ctypes.byref(dimid)))
+        self.dims[name] = dimid.value
+
+    def createVariable(self, name, dtype, dims, zlib=False, complevel=4, chunksizes=None, fill_value=None):
+        xtype = self.TYPES[dtype][0]
+        dimids = (ctypes.c_int * len(dims))(*[self.dims[d] for d in dims])
+        varid = ctypes.c_int()
+        self._check(self.lib.nc_def_var(self.ncid, name.encode(), xtype, len(dims), dimids, ctypes.byref(varid)))
+        v = varid.value
+        if chunksizes is not None:
+            self._check(self.lib.nc_def_var_chunking(self.ncid, v, 0, (ctypes.c_size_t * len(chunksizes))(*chunksizes)))
+        if zlib:  # netCDF4-python's defaults: shuffle on with zlib
+            self._check(self.lib.nc_def_var_deflate(self.ncid, v, 1, 1, complevel))
+        if fill_value is not None:
+            fill = np.array([fill_value], dtype=dtype)
+            self._check(self.lib.nc_def_var_fill(self.ncid, v, 0, fill.ctypes.data_as(ctypes.c_void_p)))
+        return SystemNetCDF.Var(self, v, dtype)
+
+    def close(self):
+        self._check(self.lib.nc_close(self.ncid))
+
+
+def write_pop(path, rng):
+    ds = SystemNetCDF(path)
     ds.set_fill_off()
     for i in range(20):
         ds.setncattr(f"global_attr_{i:02d}", f"synthetic POP history file, attribute {i}")
