@@ -1,4 +1,4 @@
-// Tests of the chunk indexes (and the layout messages that point at them) against libhdf5 on generated files.
+// Tests of the chunk indexes, layout and filter pipeline messages against libhdf5 on files generated at test time.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
@@ -505,6 +505,146 @@ TEST_F(ChunkIndexTest, CorruptIndexesFailCleanly) {
     }
     EXPECT_GT(failures, 0);
   }
+}
+
+
+// ---- Filter pipelines (message versions 1 and 2) and their Zarr codecs ----
+
+struct PipelineFilter {
+  H5Z_filter_t id;
+  std::vector<unsigned> values;
+};
+
+// The filter pipeline message of a dataset created with `filters` (optional filters need no plugin).
+Result<std::vector<Filter>> pipeline_of(const std::string& path, bool latest, const std::vector<PipelineFilter>& filters,
+                                        bool shuffle_deflate, hid_t type = H5T_STD_I32LE) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (latest) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  hsize_t dims[1] = {100}, chunk[1] = {10};
+  hid_t space = H5Screate_simple(1, dims, nullptr);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, chunk);
+  if (shuffle_deflate) {
+    H5Pset_fletcher32(dcpl);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 7);
+  }
+  for (const auto& filter : filters) {
+    if (filter.id == H5Z_FILTER_SZIP) {
+      H5Pset_szip(dcpl, H5_SZIP_NN_OPTION_MASK, 8);
+    } else if (filter.id == H5Z_FILTER_NBIT) {
+      H5Pset_nbit(dcpl);
+    } else {
+      H5Pset_filter(dcpl, filter.id, H5Z_FLAG_OPTIONAL, filter.values.size(), filter.values.data());
+    }
+  }
+  hid_t dset = H5Dcreate2(file, "x", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5O_info_t info;
+  H5Oget_info2(dset, &info, H5O_INFO_BASIC);
+  H5Dclose(dset);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Fclose(file);
+  H5Pclose(fapl);
+  Bytes bytes = slurp(path);
+  std::filesystem::remove(path);
+  auto messages = header_messages(bytes, info.addr);
+  io::MemoryStore store;
+  (void)store.put("f.h5", bytes);
+  io::FetchScheduler scheduler;
+  io::BlockCache cache(scheduler);
+  FileReader reader(cache, store, "f.h5");
+  if (!messages.count(11)) return make_error(ErrorCode::kNotFound, "no filter pipeline message");
+  return parse_filter_pipeline(reader, messages.at(11).body, messages.at(11).address);
+}
+
+TEST(FilterPipelineTest, NetcdfOrderVersion1And2) {
+  for (bool latest : {false, true}) {
+    auto filters = pipeline_of(temp_path("filters"), latest, {}, true);
+    ASSERT_TRUE(filters.ok()) << filters.error().to_string();
+    ASSERT_EQ(filters->size(), 3u);
+    EXPECT_EQ((*filters)[0].id, 3);
+    EXPECT_EQ((*filters)[1].id, 2);
+    EXPECT_EQ((*filters)[2].id, 1);
+    if (!latest) {  // version 1 names every filter (padded to 8 bytes)
+      EXPECT_EQ((*filters)[0].name, "fletcher32");
+      EXPECT_EQ((*filters)[2].name, "deflate");
+    }
+    auto codecs = filters_to_codecs(*filters, 4);
+    ASSERT_TRUE(codecs.ok());
+    EXPECT_EQ(*codecs, nlohmann::json::parse(R"([
+      {"name": "numcodecs.fletcher32", "configuration": {}},
+      {"name": "numcodecs.shuffle", "configuration": {"elementsize": 4}},
+      {"name": "numcodecs.zlib", "configuration": {"level": 7}}])"));
+  }
+}
+
+TEST(FilterPipelineTest, PluginFiltersKeepOrderAndParameters) {
+  for (bool latest : {false, true}) {
+    auto filters = pipeline_of(temp_path("plugins"), latest,
+                               {{32015, {5}}, {32001, {2, 2, 4, 40, 5, 1, 1}}, {32004, {0}}, {307, {9}}}, false);
+    ASSERT_TRUE(filters.ok()) << filters.error().to_string();
+    ASSERT_EQ(filters->size(), 4u);
+    EXPECT_EQ((*filters)[1].client_data, (std::vector<uint32_t>{2, 2, 4, 40, 5, 1, 1}));  // odd count: padded in v1
+    auto codecs = filters_to_codecs(*filters, 4);
+    ASSERT_TRUE(codecs.ok()) << codecs.error().to_string();
+    EXPECT_EQ(*codecs, nlohmann::json::parse(R"([
+      {"name": "zstd", "configuration": {"level": 5, "checksum": false}},
+      {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": 4,
+                                          "blocksize": 0}},
+      {"name": "numcodecs.imagecodecs_lz4h5", "configuration": {}},
+      {"name": "numcodecs.bz2", "configuration": {"level": 9}}])"));
+  }
+}
+
+TEST(FilterPipelineTest, Szip) {
+  auto filters = pipeline_of(temp_path("szip"), true, {{H5Z_FILTER_SZIP, {}}}, false);
+  ASSERT_TRUE(filters.ok()) << filters.error().to_string();
+  ASSERT_EQ(filters->size(), 1u);
+  ASSERT_EQ((*filters)[0].client_data.size(), 4u);  // after set_local
+  auto codecs = filters_to_codecs(*filters, 4);
+  ASSERT_TRUE(codecs.ok());
+  EXPECT_EQ((*codecs)[0]["name"], "numcodecs.imagecodecs_szip");
+  EXPECT_EQ((*codecs)[0]["configuration"]["pixels_per_block"], 8);
+  EXPECT_EQ((*codecs)[0]["configuration"]["bits_per_pixel"], 32);
+  EXPECT_EQ((*codecs)[0]["configuration"]["header"], true);
+}
+
+TEST(FilterPipelineTest, UnsupportedFiltersNameThemselves) {
+  struct Case {
+    PipelineFilter filter;
+    std::string needle;
+  };
+  for (const auto& [filter, needle] : std::vector<Case>{{{H5Z_FILTER_NBIT, {}}, "nbit"},
+                                                         {{32008, {0, 4, 4, 0, 2}}, "32008"},
+                                                         {{40000, {1, 2, 3}}, "40000"}}) {
+    auto filters = pipeline_of(temp_path("unsupported"), true, {filter}, false);
+    ASSERT_TRUE(filters.ok()) << filters.error().to_string();
+    auto codecs = filters_to_codecs(*filters, 4);
+    ASSERT_FALSE(codecs.ok());
+    EXPECT_EQ(codecs.error().code(), ErrorCode::kUnsupported);
+    EXPECT_NE(codecs.error().message().find(needle), std::string::npos) << codecs.error().message();
+  }
+}
+
+TEST(FilterPipelineTest, TruncatedOrMalformedMessagesAreCorrupt) {
+  io::MemoryStore store;
+  (void)store.put("f.h5", Bytes::copy_of(std::string_view("x")));
+  io::FetchScheduler scheduler;
+  io::BlockCache cache(scheduler);
+  FileReader reader(cache, store, "f.h5");
+  // Version 2, one filter (id 1, flags 0, 2 values) but only one value present.
+  const uint8_t truncated[] = {2, 1, 1, 0, 0, 0, 2, 0, 6, 0, 0, 0};
+  auto result = parse_filter_pipeline(
+      reader, Bytes::copy_of(std::as_bytes(std::span<const uint8_t>(truncated, sizeof truncated))), 100);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
+  const uint8_t too_many[] = {2, 200};
+  result = parse_filter_pipeline(reader,
+                                 Bytes::copy_of(std::as_bytes(std::span<const uint8_t>(too_many, sizeof too_many))), 0);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
 }
 
 }  // namespace
