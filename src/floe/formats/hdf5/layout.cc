@@ -1,4 +1,4 @@
-// Parses the Data Layout message (versions 1-4) into a DataLayout: storage kind, addresses, chunk dims, index.
+// Parses the Data Layout message (versions 1-5) into a DataLayout: storage kind, addresses, chunk dims, index.
 #include "floe/formats/hdf5/layout.h"
 
 #include <fmt/format.h>
@@ -195,7 +195,9 @@ Result<DataLayout> parse_layout_message(const FileReader& file, const Bytes& bod
   uint8_t version = in.u8();
   if (!in.ok()) return in.error();
   if (version == 1 || version == 2) return parse_old(file, in, address, version, rank);
-  if (version == 3 || version == 4) return parse_new(file, in, address, version, rank);
+  // Version 5 (HDF5 2.0, filtered datasets) has the version-4 body; only the chunk indexes store filtered
+  // sizes in full width, which they read from their own headers' entry sizes.
+  if (version >= 3 && version <= 5) return parse_new(file, in, address, version, rank);
   return file.unsupported(kStructure, address, fmt::format("layout message version {}", version));
 }
 
