@@ -54,6 +54,7 @@ from conftest import (
 )
 
 VF.register_hdf5plugin()
+pytestmark = pytest.mark.filterwarnings("ignore::xarray.SerializationWarning")
 
 EXIT_OK, EXIT_USER, EXIT_CONFLICT, EXIT_IO = 0, 1, 2, 3
 SUMMARY_KEYS = {"repo", "branch", "snapshot", "files", "arrays", "virtual_refs", "inline_chunks", "warnings",
@@ -64,6 +65,8 @@ CHUNK_INFO_LIMIT = 1500
 # Attributes netCDF-C and the HDF5 dimension-scale API keep for themselves.
 HIDDEN_ATTRS = {"_NCProperties", "_Netcdf4Dimid", "_Netcdf4Coordinates", "_nc3_strict", "_IsNetcdf4",
                 "_SuperblockVersion", "DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_Format"}
+# icechunk 2.3 deprecates None as the credential of a local container in favour of this sentinel.
+LOCAL_ACCESS = getattr(getattr(ic, "credentials", None), "LocalFileSystemAccess", None)
 PURE_DIMENSION = "This is a netCDF dimension but not a netCDF variable"
 NON_COORD_PREFIX = "_nc4_non_coord_"
 
@@ -167,7 +170,7 @@ def open_repo(v: Virtualized) -> ic.Repository:
     assert v.prefix in containers, (
         f"floe registered containers {sorted(containers)}, expected the sources' directory {v.prefix}")
     return ic.Repository.open(ic.local_filesystem_storage(str(v.repo)),
-                              authorize_virtual_chunk_access={v.prefix: None})
+                              authorize_virtual_chunk_access={v.prefix: LOCAL_ACCESS})
 
 
 def open_session(v: Virtualized) -> ic.Session:
@@ -260,11 +263,22 @@ def compare_netcdf(v: Virtualized, session: ic.Session) -> list[str]:
     checked = []
     for group in netcdf_groups(v.fixture.path):
         gname = group.strip("/") or None
-        with xr.open_dataset(v.fixture.path, engine="netcdf4", group=gname) as expected:
-            expected = expected.load()
         where = f"{v.fixture.name} group {group}"
+        # Times xarray cannot decode from the original (e.g. "months since" in a standard calendar) are
+        # compared undecoded on both sides.
+        decode_times = True
         try:
-            actual = xr.open_zarr(session.store, group=gname, consolidated=False, zarr_format=3, chunks=None)
+            with xr.open_dataset(v.fixture.path, engine="netcdf4", group=gname) as expected:
+                expected = expected.load()
+        except ValueError as e:
+            if "decode time" not in str(e):
+                raise
+            decode_times = False
+            with xr.open_dataset(v.fixture.path, engine="netcdf4", group=gname, decode_times=False) as expected:
+                expected = expected.load()
+        try:
+            actual = xr.open_zarr(session.store, group=gname, consolidated=False, zarr_format=3, chunks=None,
+                                  decode_times=decode_times)
         except zarr.errors.GroupNotFoundError:
             raise AssertionError(f"{where}: the repository has no such group") from None
         actual = actual.load()
@@ -428,10 +442,14 @@ def is_loadable(meta: dict[str, Any], path: str) -> bool:
 
 
 def refs_by_index(floe: Floe, v: Virtualized, path: str) -> dict[tuple[int, ...], dict[str, Any]]:
-    refs = floe.refs(str(v.repo), "/" + path.strip("/"))
-    out = {tuple(r["index"]): r for r in refs}
-    assert len(out) == len(refs), f"duplicate chunk indexes in the refs of {path}"
-    return out
+    key = (str(v.repo), "/" + path.strip("/"))
+    cache = v.__dict__.setdefault("_refs", {})
+    if key not in cache:
+        refs = floe.refs(key[0], key[1])
+        out = {tuple(r["index"]): r for r in refs}
+        assert len(out) == len(refs), f"duplicate chunk indexes in the refs of {path}"
+        cache[key] = out
+    return cache[key]
 
 
 def hdf5_chunk_truth(ds: h5py.Dataset) -> dict[tuple[int, ...], tuple[int, int, int]]:
@@ -457,13 +475,50 @@ def hdf5_chunk_truth(ds: h5py.Dataset) -> dict[tuple[int, ...], tuple[int, int, 
     return out
 
 
-def verify_truth_bytes(path: Path, ds: h5py.Dataset, truth: dict, limit: int = 40) -> None:
-    """The ground truth itself: the bytes at byte_offset are the chunk H5Dread_chunk returns."""
+def truth_is_consistent(path: Path, ds: h5py.Dataset, truth: dict, limit: int = 400) -> bool:
+    """Checks the ground truth itself: the bytes at each byte_offset are the chunk H5Dread_chunk returns for
+    the reported coordinates. libhdf5 (1.10.8 and 2.0 alike) misreports the coordinates of extensible-array
+    chunks when the unlimited dimension is not the first one; this detects it."""
+    items = list(truth.items())
+    if len(items) > limit:
+        step = len(items) / limit
+        items = [items[int(k * step)] for k in range(limit)]
     with open(path, "rb") as fh:
-        for index, (offset, size, _mask) in list(truth.items())[:limit]:
+        for index, (offset, size, _mask) in items:
             fh.seek(offset)
-            _, raw = ds.id.read_direct_chunk(tuple(i * c for i, c in zip(index, ds.chunks)))
-            assert fh.read(size) == bytes(raw), f"{ds.name} {index}: get_chunk_info offset is not the chunk"
+            try:
+                _, raw = ds.id.read_direct_chunk(tuple(i * c for i, c in zip(index, ds.chunks)))
+            except RuntimeError:  # "chunk storage is not allocated" at the reported coordinates
+                return False
+            if fh.read(size) != bytes(raw):
+                return False
+    return True
+
+
+def expected_chunk_bytes(values: np.ndarray, index: tuple[int, ...], chunks: tuple[int, ...], fill) -> bytes:
+    """An unfiltered chunk as HDF5 stores it: the full chunk shape in the file's byte order, fill past the edge."""
+    block = np.full(chunks, fill if fill is not None else 0, dtype=values.dtype)
+    src = tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, chunks, values.shape))
+    block[tuple(slice(0, s.stop - s.start) for s in src)] = values[src]
+    return block.tobytes()
+
+
+def check_unfiltered_by_content(v: Virtualized, ds: h5py.Dataset, refs: dict, what: str) -> None:
+    """Without a trustworthy chunk index from libhdf5: every ref of an unfiltered dataset must hold exactly
+    the bytes of its chunk (computed from h5py's values), and there are as many refs as allocated chunks."""
+    assert ds.id.get_create_plist().get_nfilters() == 0, (
+        f"{what}: libhdf5's chunk info is inconsistent for a filtered dataset: no ground truth")
+    values = ds[...]
+    virtual = {i: r for i, r in refs.items() if r["kind"] == "virtual"}
+    assert len(virtual) == len(refs), f"{what}: chunks stored in the repository instead of referenced"
+    assert len(virtual) == ds.id.get_num_chunks(), (
+        f"{what}: {len(virtual)} refs, libhdf5 counts {ds.id.get_num_chunks()} allocated chunks")
+    with open(v.fixture.path, "rb") as fh:
+        for index, r in sorted(virtual.items()):
+            fh.seek(r["offset"])
+            got = fh.read(r["length"])
+            want = expected_chunk_bytes(values, index, ds.chunks, ds.fillvalue)
+            assert got == want, f"{what} {index}: the bytes at ({r['offset']}, {r['length']}) are not that chunk"
 
 
 def check_hdf5_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> int:
@@ -509,7 +564,10 @@ def check_hdf5_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> int
             assert chunk_shape(meta) == list(ds.chunks), (
                 f"{what}: Zarr chunk shape {chunk_shape(meta)} != HDF5 chunk shape {list(ds.chunks)}")
             truth = hdf5_chunk_truth(ds)
-            verify_truth_bytes(v.fixture.path, ds, truth)
+            if not truth_is_consistent(v.fixture.path, ds, truth):
+                check_unfiltered_by_content(v, ds, refs, what)
+                checked += 1
+                continue
             masked = {i for i, t in truth.items() if t[2] != 0}
             want = {i: t[:2] for i, t in truth.items() if i not in masked}
             got = {i: (r["offset"], r["length"]) for i, r in refs.items() if r["kind"] == "virtual"}
@@ -599,7 +657,7 @@ def test_manifests(name: str, virtualize, local_floe: Floe) -> None:
 
     walk(zarr.open_group(session.store, mode="r", zarr_format=3))
     for path in arrays:
-        total_virtual += sum(1 for r in local_floe.refs(str(v.repo), path) if r["kind"] == "virtual")
+        total_virtual += sum(1 for r in refs_by_index(local_floe, v, path).values() if r["kind"] == "virtual")
     assert v.summary["arrays"] == len(arrays), f"--json arrays {v.summary['arrays']} != {len(arrays)} in the repo"
     assert v.summary["virtual_refs"] == total_virtual, (
         f"--json virtual_refs {v.summary['virtual_refs']} != {total_virtual} in the repo")
@@ -650,6 +708,7 @@ def test_concat(local_floe: Floe, generated: dict[str, VF.Fixture], generated_di
         with h5py.File(path, "r") as f:
             ds = f["temp"]
             truth = hdf5_chunk_truth(ds)
+            assert truth_is_consistent(path, ds, truth), f"{path}: libhdf5's chunk info is inconsistent"
             for index, (off, size, _mask) in truth.items():
                 shifted = (index[0] + offset_chunks, *index[1:])
                 r = refs.get(shifted)
