@@ -6,9 +6,7 @@
 #include "floe/cli/global_options.h"
 #include "floe/cli/repo_command.h"
 #include "floe/cli/store_command.h"
-#ifdef FLOE_HAVE_FORMATS
 #include "floe/cli/virtualize_command.h"
-#endif
 
 int main(int argc, char** argv) {
   floe::cli::GlobalOptions global;
@@ -26,9 +24,7 @@ int main(int argc, char** argv) {
   floe::cli::add_store_command(app, global, run);
   floe::cli::add_repo_command(app, global, run);
   floe::cli::add_ls_command(app, global, run);
-#ifdef FLOE_HAVE_FORMATS
   floe::cli::add_virtualize_command(app, global, run);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
