@@ -49,6 +49,16 @@ std::vector<uint64_t> split_contiguous(const std::vector<uint64_t>& shape, uint6
   return chunk;
 }
 
+std::vector<uint64_t> split_contiguous_evenly(const std::vector<uint64_t>& shape, uint64_t element_size,
+                                              uint64_t max_chunk_bytes) {
+  std::vector<uint64_t> chunk = split_contiguous(shape, element_size, max_chunk_bytes);
+  if (chunk.empty() || shape[0] == 0) return chunk;
+  uint64_t rows = chunk[0];
+  while (shape[0] % rows != 0) --rows;  // terminates at 1
+  chunk[0] = rows;
+  return chunk;
+}
+
 std::vector<uint64_t> chunk_counts(const VirtualArray& array) {
   std::vector<uint64_t> counts;
   counts.reserve(array.shape.size());

@@ -98,6 +98,11 @@ struct ParseOptions {
 std::vector<uint64_t> split_contiguous(const std::vector<uint64_t>& shape, uint64_t element_size,
                                        uint64_t max_chunk_bytes);
 
+// Like split_contiguous, but the first-axis chunk length divides shape[0], so no chunk reaches past the data (for
+// data that ends at the end of its file, where a full-size edge chunk cannot be referenced).
+std::vector<uint64_t> split_contiguous_evenly(const std::vector<uint64_t>& shape, uint64_t element_size,
+                                              uint64_t max_chunk_bytes);
+
 // Number of chunks along each axis (ceil(shape / chunk), at least 1 per axis).
 std::vector<uint64_t> chunk_counts(const VirtualArray& array);
 

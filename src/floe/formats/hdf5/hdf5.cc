@@ -150,6 +150,14 @@ class Virtualizer {
     for (size_t i = 0; i < structure_.objects.size(); ++i) {
       const HdfObject& object = structure_.objects[i];
       if (object.kind != ObjectKind::kDataset || !is_dimension_scale(object)) continue;
+      // A 1-D scale that can grow names an unlimited dimension (the default dimension to join files along).
+      if (object.dataspace.max_dims.size() == 1 && object.dataspace.max_dims[0] == kUnlimitedDimension) {
+        std::string name = dimension_name_of(i);
+        if (std::find(dataset_.unlimited_dims.begin(), dataset_.unlimited_dims.end(), name) ==
+            dataset_.unlimited_dims.end()) {
+          dataset_.unlimited_dims.push_back(std::move(name));
+        }
+      }
       const Json* dimid = attribute(object, "_Netcdf4Dimid");
       if (dimid && dimid->is_number_integer()) dimension_ids_[{object.parent, dimid->get<int64_t>()}] = i;
     }
@@ -396,14 +404,20 @@ class Virtualizer {
     }
     uint64_t chunk_bytes = array.element_size;
     for (uint64_t d : array.chunk_shape) chunk_bytes *= d;
+    if (total % chunk_bytes != 0 && (total / chunk_bytes + 1) * chunk_bytes > file_size_ - start) {
+      // The data ends at the end of the file: a full-size edge chunk cannot be referenced, so cut evenly.
+      array.chunk_shape = virt::split_contiguous_evenly(array.shape, array.element_size, options_.max_chunk_bytes);
+      chunk_bytes = array.element_size;
+      for (uint64_t d : array.chunk_shape) chunk_bytes *= d;
+    }
     uint32_t path = array.refs.intern(location_);
     uint64_t chunks = (total + chunk_bytes - 1) / chunk_bytes;
     array.refs.reserve(chunks);
     for (uint64_t i = 0; i < chunks; ++i) {
       uint64_t offset = start + i * chunk_bytes;
-      // The last chunk is referenced full-size when the file has the bytes (Zarr decodes whole chunks and
-      // ignores what lies past the array's edge); otherwise it is cut at the end of the file.
-      uint64_t length = std::min(chunk_bytes, file_size_ - offset);
+      // The last chunk is referenced full-size (the file has the bytes, see above): Zarr decodes whole chunks
+      // and ignores what lies past the array's edge.
+      uint64_t length = chunk_bytes;
       array.refs.add(i, path, offset, length);
     }
     return ok_status();
