@@ -3,8 +3,8 @@
 
   record_run.py --out F --err F --rc N [--time F] [--stats F] [--set KEY=VALUE ...]
 
---out: the tool's stdout; its last line that parses as a JSON object is the base record (the tool's own
-figures). --err: its stderr (the last non-empty line goes into "error" when the run failed). --rc: the exit
+--out: the tool's stdout; the whole of it if it is one JSON object, else its last line that parses as a JSON
+object, is the base record (the tool's own figures). --err: its stderr (the last non-empty line goes into "error" when the run failed). --rc: the exit
 status (124 = timeout). --time: /usr/bin/time -f '%e %M %U %S' output -> process_wall_s, time_maxrss_bytes,
 cpu_s (user + system, all threads). --stats: the faultproxy's /__faultproxy/stats JSON -> proxy_requests,
 proxy_gets, proxy_heads, proxy_bytes_out (counted by the proxy, not by the tool). --set KEY=VALUE: extra
@@ -18,17 +18,25 @@ import time
 
 
 def last_json_object(path):
-    line = None
+    """The whole output if it is one JSON object (floe --json pretty-prints), else its last JSON line."""
     with open(path, errors="replace") as f:
-        for raw in f.read().splitlines():
-            raw = raw.strip()
-            if raw.startswith("{"):
-                try:
-                    obj = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict):
-                    line = obj
+        text = f.read()
+    try:
+        whole = json.loads(text)
+        if isinstance(whole, dict):
+            return whole
+    except ValueError:
+        pass
+    line = None
+    for raw in text.splitlines():
+        raw = raw.strip()
+        if raw.startswith("{"):
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                line = obj
     return line
 
 

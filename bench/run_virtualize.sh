@@ -32,6 +32,8 @@
 #   PROXY_PORT [17075] (LATENCY proxy)  PROXY0_PORT [17076] (0-latency proxy)  WARMUP [1] one unrecorded
 #   run per tool first  FLOE_TEST_STATE [/tmp/floe-test-servers]  TOOL_TIMEOUT [300] seconds per run
 #   MAX_WALL [1500] seconds: no new round starts after this much time (the runs done so far are kept)
+#   REPO_DIR [the run's scratch dir under TMPDIR] where the fresh repositories of floe and VirtualiZarr go
+#   (e.g. /dev/shm: tmpfs, where floe's fsyncs cost nothing; named in the scenario label)
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,6 +99,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/floe-bench-virtualize-run.XXXXXX")"
 . bench/s3_bench_lib.sh
 cleanup() {
   s3_bench_cleanup
+  if [ -n "${REPO_DIR:-}" ] && [ -n "${repo_root:-}" ] && [ "$repo_root" != "$tmp" ]; then rm -rf -- "$repo_root"; fi
   rm -rf -- "$tmp"
 }
 trap cleanup EXIT
@@ -133,6 +136,11 @@ host_info="$(uname -m) $(nproc)cpu $(awk '/MemTotal/ {printf "%.0fGiB", $2 / 104
 lat_ms=$(awk -v l="$LATENCY" 'BEGIN { v = l + 0; if (l ~ /ms$/) print int(v); else if (l ~ /us$/) print int(v / 1000); else if (l ~ /s$/) print int(v * 1000); else print int(v) }')
 label_suffix=""
 if [ -n "$FLOE_ARGS" ]; then label_suffix=" floe[${FLOE_ARGS}]"; fi
+repo_root="$tmp"
+if [ -n "${REPO_DIR:-}" ]; then
+  repo_root="$(mktemp -d "$REPO_DIR/floe-bench-virtualize-repos.XXXXXX")" || die "cannot create a dir in $REPO_DIR"
+  label_suffix+=" repos[$REPO_DIR]"
+fi
 read -r -a floe_extra <<<"$FLOE_ARGS"
 
 cmd_for() { # tool file port(empty: local) repo_dir -> sets the array cmd
@@ -156,7 +164,7 @@ cmd_for() { # tool file port(empty: local) repo_dir -> sets the array cmd
 nrun=0
 run_one() { # scenario latency_ms round tool file port(empty: local) [record: 1/0]
   local scenario="$1" lat="$2" round="$3" tool="$4" f="$5" port="$6" record="${7:-1}" rc=0 bin_hash=""
-  local dir="$tmp/repo-$((++nrun))"
+  local dir="$repo_root/repo-$((++nrun))"
   local -a extra=()
   cmd_for "$tool" "$f" "$port" "$dir"
   if [ "$tool" = floe ]; then
