@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# floe's main job on an embedded default. Until virtualization lands this shows the store layer on
-# local files: listing with globs, object metadata, an inclusive byte range, and a batch of ranges
-# coalesced into few reads. Usage: scripts/demo.sh [DATA_DIR] (default: ../shared/testdata or generated files)
+# floe's main job on an embedded default: NetCDF and HDF5 files virtualized into a local Icechunk repository
+# (listed, logged, chunk references shown), then the store layer and repository operations underneath. Usage: scripts/demo.sh [DATA_DIR] (default: ../shared/testdata or generated files)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -13,18 +12,51 @@ floe=build/release/src/floe/cli/floe
 data="${1:-}"
 if [ -z "$data" ] && [ -d ../shared/testdata/netcdf ]; then data="$(cd ../shared/testdata && pwd)"; fi
 if [ -z "$data" ]; then
-  data="$(mktemp -d)"
-  for i in 1 2 3; do head -c 300000 /dev/urandom > "$data/sample-$i.nc"; done
-  echo "demo: no test data found; generated three files in $data"
+  # No shared test data: write a small NetCDF-3 classic file (a 4 x 3 record variable) with the standard library.
+  data="$(mktemp -d)"; mkdir -p "$data/netcdf"
+  python3 - "$data/netcdf/demo.nc" <<'PY'
+import struct, sys
+def name(s): b = s.encode(); return struct.pack(">i", len(b)) + b + b"\0" * (-len(b) % 4)
+header = b"CDF\x01" + struct.pack(">i", 4)
+header += struct.pack(">ii", 0x0A, 2) + name("time") + struct.pack(">i", 0) + name("x") + struct.pack(">i", 3)
+header += struct.pack(">ii", 0, 0)
+var = name("t") + struct.pack(">iii", 2, 0, 1) + struct.pack(">ii", 0x0C, 1) + name("units")
+var += struct.pack(">ii", 2, 1) + b"K\0\0\0" + struct.pack(">iii", 5, 12, 0)
+header += struct.pack(">ii", 0x0B, 1)
+begin = len(header) + len(var)
+header += var[:-4] + struct.pack(">i", begin)
+open(sys.argv[1], "wb").write(header + struct.pack(">12f", *[float(i) for i in range(12)]))
+PY
+  echo "demo: no test data found; wrote $data/netcdf/demo.nc"
 fi
 first="$(find "$data" -type f -name '*.nc' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"
-size="$(stat -c %s "$first")"
 
+# The main job: NetCDF / HDF5 files into a versioned Icechunk repository of virtual chunks.
+repo="$(mktemp -d)/demo-repo"
+echo "== floe virtualize $first --repo $repo"
+"$floe" virtualize "$first" --repo "$repo"
+echo "== floe ls $repo"
+"$floe" ls "$repo"
+array="$("$floe" --json ls "$repo" | python3 -c 'import json,sys; print(max((n for n in json.load(sys.stdin) if n.get("kind")=="array"), key=lambda n: len(n.get("shape", [])))["path"])' 2>/dev/null || true)"
+if [ -n "$array" ]; then
+  echo "== floe repo refs $repo $array   (the first chunk references: file, offset, length)"
+  "$floe" repo refs "$repo" "$array" | head -3
+fi
+if [ -d "$data/hdf5" ]; then
+  h5repo="$(mktemp -d)/hdf5-repo"
+  for file in "$data"/hdf5/pyfive_dim_scales.hdf5 "$data"/hdf5/kerchunk_hdf5_compression_zstd.h5; do
+    [ -f "$file" ] || continue
+    echo "== floe virtualize $file --repo $h5repo --group /$(basename "$file" | tr . _)"
+    "$floe" virtualize "$file" --repo "$h5repo" --group "/$(basename "$file" | tr . _)"
+  done
+  [ -d "$h5repo" ] && { echo "== floe ls $h5repo"; "$floe" ls "$h5repo"; echo "== floe repo log $h5repo"; "$floe" repo log "$h5repo"; }
+fi
+
+# The store layer underneath: listing with globs, metadata, ranges.
+size="$(stat -c %s "$first")"
+echo
 echo "== floe store ls '$data/**/*.nc'"
 "$floe" store ls "$data/**/*.nc"
-echo
-echo "== floe store stat $first"
-"$floe" store stat "$first"
 echo
 echo "== floe store cat $first --range 0-3  (the format's magic bytes)"
 "$floe" store cat "$first" --range 0-3 | od -An -c
@@ -34,7 +66,7 @@ echo "== floe store fetch $first --ranges 0-1023,2048-4095,$tail_range"
 "$floe" store fetch "$first" --ranges "0-1023,2048-4095,$tail_range"
 
 # Icechunk: create a repository, branch and tag it, and read the official compatibility repositories.
-repo="$(mktemp -d)/demo-repo"
+repo="$(mktemp -d)/init-repo"
 echo
 echo "== floe repo init $repo --container s3://nsf-ncar-era5/=anonymous,region=us-west-2"
 "$floe" repo init "$repo" --container "s3://nsf-ncar-era5/=anonymous,region=us-west-2"

@@ -198,6 +198,12 @@ std::optional<NodeKind> current_kind(const ChangeSet& changes, const Snapshot& b
 
 }  // namespace
 
+std::optional<NodeKind> WriteSession::node_kind(std::string_view path) const {
+  auto normalized = normalize_node_path(path);
+  if (!normalized.ok()) return std::nullopt;
+  return current_kind(changes_, *base_, *normalized);
+}
+
 Result<NodeChange*> WriteSession::put_node(const std::string& path, NodeKind kind, std::string zarr_json) {
   const bool group = kind == NodeKind::kGroup;
   auto current = current_kind(changes_, *base_, path);

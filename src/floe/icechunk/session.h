@@ -66,6 +66,8 @@ class WriteSession {
   // Creates the group or array, or replaces its zarr.json when it exists (stored verbatim).
   Status put_group(std::string_view path, std::string zarr_json);
   Status put_array(std::string_view path, std::string zarr_json);
+  // Group or array at `path` as this session sees it (base snapshot plus changes), nullopt when absent.
+  std::optional<NodeKind> node_kind(std::string_view path) const;
   // Deletes the node and everything under it.
   Status delete_node(std::string_view path);
 

@@ -198,6 +198,16 @@ Result<WriteSummary> write_dataset(const VirtualDataset& dataset, icechunk::Writ
   WriteSummary summary;
   std::vector<LoadableChunk> loadable;
   FLOE_ASSIGN_OR_RETURN(std::string root, icechunk::normalize_node_path(group_path));
+  // Missing ancestors of the target group become empty groups, outermost first.
+  if (root != "/") {
+    std::vector<std::string> ancestors{"/"};
+    for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
+      ancestors.push_back(root.substr(0, slash));
+    }
+    for (const std::string& ancestor : ancestors) {
+      if (!session.node_kind(ancestor)) FLOE_RETURN_IF_ERROR(session.put_group(ancestor, group_metadata({}).dump()));
+    }
+  }
   FLOE_RETURN_IF_ERROR(write_group(dataset.root, root, session, context, summary, loadable));
   FLOE_RETURN_IF_ERROR(store_loadable(loadable, session, context, summary));
   return summary;

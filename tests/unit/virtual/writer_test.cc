@@ -90,6 +90,11 @@ TEST(WriteDataset, RefsInlineAndLoadableChunksLandInTheRepository) {
   EXPECT_EQ(summary->groups, 2u);
   EXPECT_EQ(summary->virtual_refs, 2u);
   EXPECT_EQ(summary->stored_chunks, 2u);
+  VirtualDataset nested;
+  nested.root.arrays.push_back(compact);
+  auto deep = write_dataset(nested, **session, context, "/deep/er");
+  ASSERT_TRUE(deep.ok()) << deep.error().to_string();  // missing ancestors are created
+  EXPECT_EQ((*session)->node_kind("/deep"), icechunk::NodeKind::kGroup);
   auto snapshot = (*session)->commit("test");
   ASSERT_TRUE(snapshot.ok()) << snapshot.error().to_string();
 
@@ -101,6 +106,7 @@ TEST(WriteDataset, RefsInlineAndLoadableChunksLandInTheRepository) {
   auto inline_chunk = (*read)->get_key("c/c/0");
   ASSERT_TRUE(inline_chunk.ok() && inline_chunk->has_value());
   EXPECT_EQ(std::string((*inline_chunk)->view()), "ABCDEFGHIJ");
+  EXPECT_TRUE((*read)->node("/deep/er/c").ok());
   auto node = (*read)->node("/g/v");
   ASSERT_TRUE(node.ok());
   std::vector<uint32_t> index{1};
