@@ -54,6 +54,24 @@ from conftest import (
 )
 
 VF.register_hdf5plugin()
+
+
+def register_imagecodecs_for_zarr() -> None:
+    """Lets zarr-python decode the imagecodecs codecs floe may name for HDF5 plugin filters (e.g.
+    `numcodecs.imagecodecs_lz4h5` for filter 32004): stock zarr-python has no implementation of them."""
+    try:
+        import imagecodecs.numcodecs
+        from zarr.codecs.numcodecs._codecs import _NumcodecsBytesBytesCodec
+        from zarr.registry import register_codec
+    except ImportError:
+        return
+    imagecodecs.numcodecs.register_codecs(verbose=False)
+    for name in ("lz4h5", "bitshuffle", "lzf", "bz2", "szip", "zfp"):
+        cls = type(f"Imagecodecs_{name}", (_NumcodecsBytesBytesCodec,), {}, codec_name=f"imagecodecs_{name}")
+        register_codec(f"numcodecs.imagecodecs_{name}", cls)
+
+
+register_imagecodecs_for_zarr()
 pytestmark = pytest.mark.filterwarnings("ignore::xarray.SerializationWarning")
 
 EXIT_OK, EXIT_USER, EXIT_CONFLICT, EXIT_IO = 0, 1, 2, 3
@@ -203,7 +221,22 @@ def norm_attr(value: Any) -> Any:
         return "NaN"
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, complex):
+        return {"r": value.real, "i": value.imag}  # JSON has no complex numbers: floe writes {"r", "i"}
     return value
+
+
+def h5_incomparable_attrs(obj) -> set[str]:
+    """Attributes of an h5py object left out of the comparison: object/region references (no portable
+    value; floe writes addresses) and variable-length non-string sequences (h5py 3.16/HDF5 2.0 reads
+    big-endian ones byte-swapped: pyfive_attr_datatypes.hdf5 `vlen_uint64` [1, 2] reads as [2**56, 2**57])."""
+    out = set()
+    for name in obj.attrs:
+        dt = obj.attrs.get_id(name).dtype
+        vlen = h5py.check_vlen_dtype(dt)
+        if h5py.check_ref_dtype(dt) is not None or (vlen is not None and h5py.check_string_dtype(dt) is None):
+            out.add(name)
+    return out
 
 
 def visible_attrs(attrs: dict[str, Any], drop: set[str] = frozenset()) -> dict[str, Any]:
@@ -342,15 +375,18 @@ def compare_hdf5(v: Virtualized, session: ic.Session) -> list[str]:
     root = zarr.open_group(session.store, mode="r", zarr_format=3)
     checked = []
     with h5py.File(v.fixture.path, "r") as f:
-        assert visible_attrs(dict(root.attrs), {"_FillValue"}) == visible_attrs(dict(f.attrs)), (
+        skip = h5_incomparable_attrs(f) | {"_FillValue"}
+        assert visible_attrs(dict(root.attrs), skip) == visible_attrs(dict(f.attrs), skip), (
             f"{v.fixture.name}: root attributes\n floe:     {visible_attrs(dict(root.attrs))}\n expected: "
             f"{visible_attrs(dict(f.attrs))}")
         for h5_path in h5_datasets(v.fixture.path):
             ds = f[h5_path]
             what = f"{v.fixture.name} dataset {h5_path}"
+            if is_pure_dimension(ds):
+                continue  # a netCDF dimension without a variable: no array
             try:
                 arr = root[zarr_path(h5_path)]
-            except KeyError:
+            except (KeyError, FileNotFoundError):
                 assert v.warned(h5_path), (f"{what} is missing from the repository and no warning names it "
                                            f"(warnings: {v.warnings_text()})")
                 continue
@@ -360,7 +396,9 @@ def compare_hdf5(v: Virtualized, session: ic.Session) -> list[str]:
                 assert arr.size == 0, f"{what}: a null dataspace became an array of shape {arr.shape}"
                 checked.append(h5_path)
                 continue
-            assert visible_attrs(dict(arr.attrs), {"_FillValue"}) == visible_attrs(dict(ds.attrs)), (
+            # _FillValue: floe encodes it for xarray, and the fill itself is checked through the values.
+            skip = h5_incomparable_attrs(ds) | {"_FillValue"}
+            assert visible_attrs(dict(arr.attrs), skip) == visible_attrs(dict(ds.attrs), skip), (
                 f"{what}: attributes\n floe:     {visible_attrs(dict(arr.attrs))}\n expected: "
                 f"{visible_attrs(dict(ds.attrs))}")
             actual = arr[()] if arr.ndim == 0 else arr[...]
@@ -405,7 +443,8 @@ def test_values(name: str, virtualize) -> None:
         checked = compare_hdf5(v, session)
     else:
         checked = compare_netcdf(v, session)
-    assert checked or not h5_or_nc_has_variables(v.fixture), f"{name}: nothing compared"
+    # Every variable was either compared or is absent and named in a warning (checked above, per variable).
+    assert checked or v.summary["warnings"] or not h5_or_nc_has_variables(v.fixture), f"{name}: nothing compared"
 
 
 def h5_or_nc_has_variables(fx: VF.Fixture) -> bool:
