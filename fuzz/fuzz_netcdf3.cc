@@ -1,5 +1,5 @@
-// Fuzz target: NetCDF-3 headers; whatever parses must reference only bytes inside the file, chunk every axis
-// by at least one, and fail (if it fails) as a kCorrupt error.
+// Fuzz target: NetCDF-3 headers; whatever parses must reference only bytes inside the file, chunk
+// every axis by at least one, and fail (if it fails) as a kCorrupt error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,10 +16,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   if (!store.put("f.nc", Bytes::from_string(std::move(bytes))).ok()) std::abort();
   io::FetchScheduler scheduler;
-  io::BlockCache cache(scheduler, io::BlockCacheOptions{.block_size = 4096, .budget_bytes = 1 << 20});
+  io::BlockCache cache(scheduler,
+                       io::BlockCacheOptions{.block_size = 4096, .budget_bytes = 1 << 20});
   virt::ParseOptions options;
   options.max_chunk_bytes = 64;  // exercise the split of contiguous data
-  auto dataset = formats::netcdf3::virtualize_netcdf3(cache, store, "f.nc", "memory://fuzz/f.nc", options);
+  auto dataset =
+      formats::netcdf3::virtualize_netcdf3(cache, store, "f.nc", "memory://fuzz/f.nc", options);
   if (!dataset.ok()) {
     if (dataset.error().code() != ErrorCode::kCorrupt) std::abort();
     return 0;
@@ -30,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (extent == 0) std::abort();
     }
     for (size_t i = 0; i < array.refs.size(); ++i) {
-      if (array.refs.offset(i) > size || array.refs.length(i) > size - array.refs.offset(i)) std::abort();
+      if (array.refs.offset(i) > size || array.refs.length(i) > size - array.refs.offset(i))
+        std::abort();
     }
     (void)array.attributes.dump();  // attribute names and strings are valid UTF-8
   }

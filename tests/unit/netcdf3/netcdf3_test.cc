@@ -1,6 +1,5 @@
-// Tests of the NetCDF-3 parser: CDF-1/2/5 files made with ncgen and the netCDF C API, and the Debian NCL sample
-// data, with every chunk reference decoded and compared with libnetcdf; malformed headers, truncated files,
-// streaming numrecs, split contiguous data and packed single record variables.
+// Tests of the NetCDF-3 parser: ncgen / C-API CDF-1/2/5 files and the NCL sample data, every chunk
+// reference decoded and compared with libnetcdf; bad headers, truncation, streaming numrecs.
 #include "floe/formats/netcdf3/netcdf3.h"
 
 #include <gtest/gtest.h>
@@ -69,18 +68,30 @@ const virt::VirtualArray* find_array(const virt::VirtualDataset& dataset, std::s
 
 Json expected_data_type(nc_type type) {
   switch (type) {
-    case NC_BYTE: return "int8";
-    case NC_CHAR: return Json{{"name", "null_terminated_bytes"}, {"configuration", {{"length_bytes", 1}}}};
-    case NC_SHORT: return "int16";
-    case NC_INT: return "int32";
-    case NC_FLOAT: return "float32";
-    case NC_DOUBLE: return "float64";
-    case NC_UBYTE: return "uint8";
-    case NC_USHORT: return "uint16";
-    case NC_UINT: return "uint32";
-    case NC_INT64: return "int64";
-    case NC_UINT64: return "uint64";
-    default: return nullptr;
+    case NC_BYTE:
+      return "int8";
+    case NC_CHAR:
+      return Json{{"name", "null_terminated_bytes"}, {"configuration", {{"length_bytes", 1}}}};
+    case NC_SHORT:
+      return "int16";
+    case NC_INT:
+      return "int32";
+    case NC_FLOAT:
+      return "float32";
+    case NC_DOUBLE:
+      return "float64";
+    case NC_UBYTE:
+      return "uint8";
+    case NC_USHORT:
+      return "uint16";
+    case NC_UINT:
+      return "uint32";
+    case NC_INT64:
+      return "int64";
+    case NC_UINT64:
+      return "uint64";
+    default:
+      return nullptr;
   }
 }
 
@@ -160,7 +171,8 @@ void check_attributes(int ncid, int varid, const Json& attributes) {
   }
 }
 
-// The fill value libnetcdf uses (the _FillValue attribute or the type's default) against the Zarr fill_value.
+// The fill value libnetcdf uses (the _FillValue attribute or the type's default) against the Zarr
+// fill_value.
 void check_fill(int ncid, int varid, nc_type type, const Json& fill) {
   alignas(8) unsigned char buffer[8] = {};
   int no_fill = 0;
@@ -171,27 +183,49 @@ void check_fill(int ncid, int varid, nc_type type, const Json& fill) {
   };
   switch (type) {
     case NC_CHAR: {
-      static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      static constexpr char kAlphabet[] =
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
       std::string expected = {kAlphabet[buffer[0] >> 2], kAlphabet[(buffer[0] & 3) << 4], '=', '='};
       EXPECT_EQ(fill, expected);
       break;
     }
-    case NC_BYTE: EXPECT_EQ(fill.get<int64_t>(), as(int8_t{})); break;
-    case NC_SHORT: EXPECT_EQ(fill.get<int64_t>(), as(int16_t{})); break;
-    case NC_INT: EXPECT_EQ(fill.get<int64_t>(), as(int32_t{})); break;
-    case NC_INT64: EXPECT_EQ(fill.get<int64_t>(), as(int64_t{})); break;
-    case NC_UBYTE: EXPECT_EQ(fill.get<uint64_t>(), as(uint8_t{})); break;
-    case NC_USHORT: EXPECT_EQ(fill.get<uint64_t>(), as(uint16_t{})); break;
-    case NC_UINT: EXPECT_EQ(fill.get<uint64_t>(), as(uint32_t{})); break;
-    case NC_UINT64: EXPECT_EQ(fill.get<uint64_t>(), as(uint64_t{})); break;
-    case NC_FLOAT: expect_same_double(static_cast<double>(as(float{})), fill); break;
-    case NC_DOUBLE: expect_same_double(as(double{}), fill); break;
-    default: ADD_FAILURE() << "type " << type;
+    case NC_BYTE:
+      EXPECT_EQ(fill.get<int64_t>(), as(int8_t{}));
+      break;
+    case NC_SHORT:
+      EXPECT_EQ(fill.get<int64_t>(), as(int16_t{}));
+      break;
+    case NC_INT:
+      EXPECT_EQ(fill.get<int64_t>(), as(int32_t{}));
+      break;
+    case NC_INT64:
+      EXPECT_EQ(fill.get<int64_t>(), as(int64_t{}));
+      break;
+    case NC_UBYTE:
+      EXPECT_EQ(fill.get<uint64_t>(), as(uint8_t{}));
+      break;
+    case NC_USHORT:
+      EXPECT_EQ(fill.get<uint64_t>(), as(uint16_t{}));
+      break;
+    case NC_UINT:
+      EXPECT_EQ(fill.get<uint64_t>(), as(uint32_t{}));
+      break;
+    case NC_UINT64:
+      EXPECT_EQ(fill.get<uint64_t>(), as(uint64_t{}));
+      break;
+    case NC_FLOAT:
+      expect_same_double(static_cast<double>(as(float{})), fill);
+      break;
+    case NC_DOUBLE:
+      expect_same_double(as(double{}), fill);
+      break;
+    default:
+      ADD_FAILURE() << "type " << type;
   }
 }
 
-// Rebuilds a variable's values from its references (chunks only along the first axis), in native byte order;
-// every row must be covered exactly once and every reference must lie inside the file.
+// Rebuilds a variable's values from its references (chunks only along the first axis), in native
+// byte order; every row must be covered exactly once and every reference must lie inside the file.
 std::vector<unsigned char> assemble(const virt::VirtualArray& array, const std::string& file) {
   const size_t rank = array.shape.size();
   EXPECT_EQ(array.chunk_shape.size(), rank);
@@ -233,7 +267,8 @@ std::vector<unsigned char> assemble(const virt::VirtualArray& array, const std::
   return values;
 }
 
-// Structure, attributes, fill values and every value of `dataset` against libnetcdf's reading of `path`.
+// Structure, attributes, fill values and every value of `dataset` against libnetcdf's reading of
+// `path`.
 void check_against_libnetcdf(const fs::path& path, const virt::VirtualDataset& dataset) {
   SCOPED_TRACE(path.string());
   std::string file = read_file(path);
@@ -267,7 +302,8 @@ void check_against_libnetcdf(const fs::path& path, const virt::VirtualDataset& d
     ASSERT_EQ(nc_inq_type(ncid, type, nullptr, &size), NC_NOERR);
     EXPECT_EQ(array.element_size, size);
     EXPECT_EQ(array.data_type, expected_data_type(type));
-    Json codec = size == 1 ? Json{{"name", "bytes"}} : Json{{"name", "bytes"}, {"configuration", {{"endian", "big"}}}};
+    Json codec = size == 1 ? Json{{"name", "bytes"}}
+                           : Json{{"name", "bytes"}, {"configuration", {{"endian", "big"}}}};
     EXPECT_EQ(array.codecs, Json::array({codec}));
     check_attributes(ncid, varid, array.attributes);
     check_fill(ncid, varid, type, array.fill_value);
@@ -287,8 +323,9 @@ void check_against_libnetcdf(const fs::path& path, const virt::VirtualDataset& d
 class Netcdf3Test : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("floe-netcdf3-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("floe-netcdf3-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -299,7 +336,8 @@ class Netcdf3Test : public ::testing::Test {
     fs::path source = dir_ / (name + ".cdl");
     fs::path output = dir_ / (name + "." + kind + ".nc");
     write_file(source, cdl);
-    std::string command = "ncgen -k " + kind + " -o '" + output.string() + "' '" + source.string() + "'";
+    std::string command =
+        "ncgen -k " + kind + " -o '" + output.string() + "' '" + source.string() + "'";
     EXPECT_EQ(std::system(command.c_str()), 0) << command;
     return output;
   }
@@ -344,26 +382,31 @@ variables:
   float f(time, y, x) ;
     f:_FillValue = 1.e20f ;
   short s1(time) ;
-)" + extra_variables + R"(
+)" + extra_variables +
+                    R"(
   :title = "mixed types" ;
   :version = 3 ;
   :doubles = 1., 2.5 ;
   :not_a_number = NaNf ;
 data:
   x = 0, 1.5, 3 ;
-  grid = )" + sequence(15, 0.5) + R"( ;
+  grid = )" + sequence(15, 0.5) +
+                    R"( ;
   label = "abc" ;
   scalar = 42 ;
 )";
   if (with_records) {
     cdl += "  time = 0, 1, 2 ;\n  b = 1, -2, 3 ;\n  s = " + sequence(9) + " ;\n";
-    cdl += "  cs = \"hello\", \"wor\", \"ld!\" ;\n  f = " + sequence(45, 0.25) + " ;\n  s1 = 10, 20, 30 ;\n";
+    cdl += "  cs = \"hello\", \"wor\", \"ld!\" ;\n  f = " + sequence(45, 0.25) +
+           " ;\n  s1 = 10, 20, 30 ;\n";
   }
   return cdl + extra_data + "}\n";
 }
 
 TEST(Netcdf3Magic, LooksLikeNetcdf3) {
-  auto bytes = [](std::string_view text) { return std::as_bytes(std::span(text.data(), text.size())); };
+  auto bytes = [](std::string_view text) {
+    return std::as_bytes(std::span(text.data(), text.size()));
+  };
   EXPECT_TRUE(looks_like_netcdf3(bytes(std::string_view("CDF\x01", 4))));
   EXPECT_TRUE(looks_like_netcdf3(bytes(std::string_view("CDF\x02rest", 8))));
   EXPECT_TRUE(looks_like_netcdf3(bytes(std::string_view("CDF\x05", 4))));
@@ -390,8 +433,9 @@ TEST_F(Netcdf3Test, MixedTypesAllFormatsMatchLibnetcdf) {
 )";
   for (const std::string kind : {"nc3", "nc6", "cdf5"}) {
     SCOPED_TRACE(kind);
-    fs::path path = kind == "cdf5" ? ncgen(mixed_cdl(true, cdf5_variables, cdf5_data), kind, "mixed")
-                                   : ncgen(mixed_cdl(true), kind, "mixed");
+    fs::path path = kind == "cdf5"
+                        ? ncgen(mixed_cdl(true, cdf5_variables, cdf5_data), kind, "mixed")
+                        : ncgen(mixed_cdl(true), kind, "mixed");
     auto dataset = virtualize_file(path);
     ASSERT_TRUE(dataset.ok()) << dataset.error().to_string();
     check_against_libnetcdf(path, *dataset);
@@ -446,7 +490,8 @@ TEST_F(Netcdf3Test, MixedTypesAllFormatsMatchLibnetcdf) {
   }
 }
 
-// ncgen 4.9.0 writes CDL int64 as int in CDF-5 files, so the 64-bit signed type comes from the C API.
+// ncgen 4.9.0 writes CDL int64 as int in CDF-5 files, so the 64-bit signed type comes from the C
+// API.
 TEST_F(Netcdf3Test, Cdf5Int64FromTheCApi) {
   fs::path path = dir_ / "int64.nc";
   int ncid = 0;
@@ -500,8 +545,10 @@ TEST_F(Netcdf3Test, ZeroRecords) {
 
 TEST_F(Netcdf3Test, SingleRecordVariableIsPacked) {
   auto cdl = [](int records) {
-    return "netcdf one {\ndimensions:\n  time = UNLIMITED ;\n  x = 3 ;\nvariables:\n  short s(time, x) ;\n"
-           "data:\n  s = " + sequence(3 * records) + " ;\n}\n";
+    return "netcdf one {\ndimensions:\n  time = UNLIMITED ;\n  x = 3 ;\nvariables:\n  short "
+           "s(time, x) ;\n"
+           "data:\n  s = " +
+           sequence(3 * records) + " ;\n}\n";
   };
   for (const std::string kind : {"nc3", "nc6", "cdf5"}) {
     SCOPED_TRACE(kind);
@@ -516,8 +563,8 @@ TEST_F(Netcdf3Test, SingleRecordVariableIsPacked) {
     EXPECT_EQ(s.refs.length(0), 30u);
     EXPECT_EQ(s.refs.offset(0) + 30, fs::file_size(five));
 
-    // 12-byte chunks = 2 records; 5 records do not divide and a whole last chunk would pass the end of the file,
-    // so the chunk becomes the largest divisor (1 record).
+    // 12-byte chunks = 2 records; 5 records do not divide and a whole last chunk would pass the end
+    // of the file, so the chunk becomes the largest divisor (1 record).
     virt::ParseOptions small;
     small.max_chunk_bytes = 12;
     auto split = virtualize_file(five, small);
@@ -555,10 +602,12 @@ TEST_F(Netcdf3Test, LargeVariableSplitByMaxChunkBytes) {
     uint64_t chunk_rows;
     size_t refs;
   };
-  // 100 rows divide; 101 rows with data after: whole last chunk inside the file; 101 rows at the end: divisor 1.
+  // 100 rows divide; 101 rows with data after: whole last chunk inside the file; 101 rows at the
+  // end: divisor 1.
   for (Case c : {Case{100, false, 20, 5}, Case{101, true, 20, 6}, Case{101, false, 1, 101}}) {
     SCOPED_TRACE(c.rows);
-    fs::path path = ncgen(cdl(c.rows, c.pad_after), "nc6", "split" + std::to_string(c.rows) + (c.pad_after ? "p" : ""));
+    fs::path path = ncgen(cdl(c.rows, c.pad_after), "nc6",
+                          "split" + std::to_string(c.rows) + (c.pad_after ? "p" : ""));
     auto dataset = virtualize_file(path, options);
     ASSERT_TRUE(dataset.ok()) << dataset.error().to_string();
     check_against_libnetcdf(path, *dataset);
@@ -597,8 +646,9 @@ TEST_F(Netcdf3Test, StreamingNumrecsFromFileSize) {
 
 TEST_F(Netcdf3Test, LongHeaderReadInFewRounds) {
   std::string long_text(700 * 1024, 'a');
-  std::string cdl = "netcdf long {\ndimensions:\n  x = 2 ;\nvariables:\n  int v(x) ;\n  :history = \"" + long_text +
-                    "\" ;\ndata:\n  v = 1, 2 ;\n}\n";
+  std::string cdl =
+      "netcdf long {\ndimensions:\n  x = 2 ;\nvariables:\n  int v(x) ;\n  :history = \"" +
+      long_text + "\" ;\ndata:\n  v = 1, 2 ;\n}\n";
   fs::path path = ncgen(cdl, "nc3", "long");
   io::BlockCacheStats stats;
   auto dataset = virtualize_file(path, {}, &stats);
@@ -608,7 +658,8 @@ TEST_F(Netcdf3Test, LongHeaderReadInFewRounds) {
   EXPECT_LE(stats.fetch_rounds, 3u);
 }
 
-// Every prefix of a file is an error or (once all data is present) references inside the prefix; never a crash.
+// Every prefix of a file is an error or (once all data is present) references inside the prefix;
+// never a crash.
 TEST_F(Netcdf3Test, TruncatedFilesNeverReferencePastTheEnd) {
   for (const std::string kind : {"nc3", "nc6", "cdf5"}) {
     SCOPED_TRACE(kind);
@@ -643,7 +694,7 @@ TEST_F(Netcdf3Test, TruncatedFilesNeverReferencePastTheEnd) {
 // A hand-built file: one dimension "x" = 2, one short variable "v"(x) right after the header.
 struct Minimal {
   std::string bytes;
-  size_t dim_count = 0;   // offsets of fields
+  size_t dim_count = 0;  // offsets of fields
   size_t dim_name_length = 0;
   size_t dim_length = 0;
   size_t var_count = 0;
@@ -655,11 +706,13 @@ struct Minimal {
 };
 
 void put(std::string& out, uint64_t value, size_t width) {
-  for (size_t i = 0; i < width; ++i) out.push_back(static_cast<char>(value >> (8 * (width - 1 - i))));
+  for (size_t i = 0; i < width; ++i)
+    out.push_back(static_cast<char>(value >> (8 * (width - 1 - i))));
 }
 
 void patch(std::string& out, size_t at, uint64_t value, size_t width) {
-  for (size_t i = 0; i < width; ++i) out[at + i] = static_cast<char>(value >> (8 * (width - 1 - i)));
+  for (size_t i = 0; i < width; ++i)
+    out[at + i] = static_cast<char>(value >> (8 * (width - 1 - i)));
 }
 
 Minimal minimal(int version) {
@@ -668,8 +721,8 @@ Minimal minimal(int version) {
   m.begin_width = version == 1 ? 4 : 8;
   std::string& b = m.bytes;
   b = std::string("CDF") + static_cast<char>(version);
-  put(b, 0, m.width);          // numrecs
-  put(b, 0x0A, 4);             // NC_DIMENSION
+  put(b, 0, m.width);  // numrecs
+  put(b, 0x0A, 4);     // NC_DIMENSION
   m.dim_count = b.size();
   put(b, 1, m.width);
   m.dim_name_length = b.size();
@@ -677,28 +730,29 @@ Minimal minimal(int version) {
   b += std::string("x\0\0\0", 4);
   m.dim_length = b.size();
   put(b, 2, m.width);
-  put(b, 0, 4);                // global attributes ABSENT
+  put(b, 0, 4);  // global attributes ABSENT
   put(b, 0, m.width);
-  put(b, 0x0B, 4);             // NC_VARIABLE
+  put(b, 0x0B, 4);  // NC_VARIABLE
   m.var_count = b.size();
   put(b, 1, m.width);
   put(b, 1, m.width);
   b += std::string("v\0\0\0", 4);
-  put(b, 1, m.width);          // rank
+  put(b, 1, m.width);  // rank
   m.dimid = b.size();
   put(b, 0, m.width);
-  put(b, 0, 4);                // variable attributes ABSENT
+  put(b, 0, 4);  // variable attributes ABSENT
   put(b, 0, m.width);
   m.type = b.size();
-  put(b, 3, 4);                // short
-  put(b, 4, m.width);          // vsize
+  put(b, 3, 4);        // short
+  put(b, 4, m.width);  // vsize
   m.begin = b.size();
   put(b, b.size() + m.begin_width, m.begin_width);
   b += std::string("\x00\x01\x00\x02", 4);
   return m;
 }
 
-void expect_corrupt(const Result<virt::VirtualDataset>& result, const std::string& structure, size_t offset) {
+void expect_corrupt(const Result<virt::VirtualDataset>& result, const std::string& structure,
+                    size_t offset) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code(), ErrorCode::kCorrupt);
   std::string message = result.error().to_string();
@@ -760,7 +814,8 @@ TEST(Netcdf3BadInput, MalformedHeadersAreCorruptErrors) {
     }
 
     // The data is two bytes short.
-    expect_corrupt(virtualize_bytes(m.bytes.substr(0, m.bytes.size() - 2)), "variable 'v' begin", m.begin);
+    expect_corrupt(virtualize_bytes(m.bytes.substr(0, m.bytes.size() - 2)), "variable 'v' begin",
+                   m.begin);
     // The header stops inside the variable (the count check sees it first) or inside its type.
     expect_corrupt(virtualize_bytes(m.bytes.substr(0, m.type + 2)), "variable list", m.var_count);
     bad = m.bytes.substr(0, m.type + 2);

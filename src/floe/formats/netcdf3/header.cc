@@ -1,5 +1,5 @@
-// NetCDF-3 header parsing: a big-endian reader that grows its window of the file on demand, and the grammar of
-// the magic, numrecs, dimension, attribute and variable lists for CDF-1, CDF-2 and CDF-5.
+// NetCDF-3 header parsing: a big-endian reader that grows its window of the file on demand, and
+// the magic, numrecs, dimension, attribute and variable lists of CDF-1, CDF-2 and CDF-5.
 #include "floe/formats/netcdf3/header.h"
 
 #include <fmt/format.h>
@@ -48,7 +48,8 @@ bool valid_utf8(std::string_view text) {
       code = (code << 6) | (next & 0x3Fu);
     }
     static constexpr uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    if (code < kMinimum[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+      return false;
     i += extra + 1;
   }
   return true;
@@ -56,12 +57,13 @@ bool valid_utf8(std::string_view text) {
 
 namespace {
 
-// Big-endian fields of the header. Holds bytes [0, window) of the file; a field beyond the window widens it
-// (at least doubling, so a long header costs few requests); a field beyond the file is a truncated header.
+// Big-endian fields of the header. Holds bytes [0, window) of the file; a field beyond the window
+// widens it (at least doubling, so a long header costs few requests); a field beyond the file is a
+// truncated header.
 class HeaderReader {
  public:
-  HeaderReader(io::BlockCache& cache, io::ObjectStore& store, std::string_view key, std::string_view url,
-               uint64_t file_size)
+  HeaderReader(io::BlockCache& cache, io::ObjectStore& store, std::string_view key,
+               std::string_view url, uint64_t file_size)
       : cache_(cache), store_(store), key_(key), url_(url), file_size_(file_size) {}
 
   uint64_t position() const { return position_; }
@@ -70,8 +72,10 @@ class HeaderReader {
   void set_context(std::string context) { context_ = std::move(context); }
 
   Error corrupt(std::string_view field, uint64_t offset, std::string_view message) const {
-    std::string structure = context_.empty() ? std::string(field) : fmt::format("{} {}", context_, field);
-    return make_error(ErrorCode::kCorrupt, "{}: {} at offset {}: {}", url_, structure, offset, message);
+    std::string structure =
+        context_.empty() ? std::string(field) : fmt::format("{} {}", context_, field);
+    return make_error(ErrorCode::kCorrupt, "{}: {} at offset {}: {}", url_, structure, offset,
+                      message);
   }
 
   Result<uint64_t> u32(std::string_view field) {
@@ -96,8 +100,9 @@ class HeaderReader {
     uint64_t at = position_;
     FLOE_ASSIGN_OR_RETURN(uint64_t value, non_negative(width, field));
     if (value > remaining() / std::max<uint64_t>(min_item_bytes, 1)) {
-      return corrupt(field, at,
-                     fmt::format("count {} cannot fit in the {} bytes left in the file", value, remaining()));
+      return corrupt(
+          field, at,
+          fmt::format("count {} cannot fit in the {} bytes left in the file", value, remaining()));
     }
     return value;
   }
@@ -105,8 +110,9 @@ class HeaderReader {
   Result<Bytes> padded(uint64_t length, std::string_view field) {
     uint64_t at = position_;
     if (length > remaining()) {
-      return corrupt(field, at,
-                     fmt::format("{} bytes extend past the end of the file ({} bytes)", length, file_size_));
+      return corrupt(
+          field, at,
+          fmt::format("{} bytes extend past the end of the file ({} bytes)", length, file_size_));
     }
     uint64_t with_padding = std::min<uint64_t>((length + 3) & ~uint64_t{3}, remaining());
     FLOE_ASSIGN_OR_RETURN(const std::byte* p, take(with_padding, field));
@@ -124,7 +130,8 @@ class HeaderReader {
   Result<const std::byte*> take(uint64_t length, std::string_view field) {
     if (length > remaining()) {
       return corrupt(field, position_,
-                     fmt::format("truncated header: {} bytes needed, the file has {} bytes", length, file_size_));
+                     fmt::format("truncated header: {} bytes needed, the file has {} bytes", length,
+                                 file_size_));
     }
     uint64_t end = position_ + length;
     if (end > window_.size()) FLOE_RETURN_IF_ERROR(widen(end, field));
@@ -138,11 +145,12 @@ class HeaderReader {
     uint64_t want = std::min(file_size_, std::max({end, have * 2, kFirstRead}));
     auto bytes = cache_.read_one(&store_, key_, have, want - have);
     if (!bytes.ok()) {
-      return std::move(bytes).error().add_context(
-          fmt::format("reading the header of {} for {}", url_, context_.empty() ? field : context_));
+      return std::move(bytes).error().add_context(fmt::format(
+          "reading the header of {} for {}", url_, context_.empty() ? field : context_));
     }
     if (bytes->size() != want - have) {
-      return corrupt(field, have, fmt::format("short read: {} of {} bytes", bytes->size(), want - have));
+      return corrupt(field, have,
+                     fmt::format("short read: {} of {} bytes", bytes->size(), want - have));
     }
     window_.insert(window_.end(), bytes->data(), bytes->data() + bytes->size());
     return ok_status();
@@ -162,7 +170,8 @@ Result<std::string> read_name(HeaderReader& in, size_t width, std::string_view f
   uint64_t at = in.position();
   FLOE_ASSIGN_OR_RETURN(uint64_t length, in.non_negative(width, field));
   if (length > in.remaining()) {
-    return in.corrupt(field, at, fmt::format("name of {} bytes extends past the end of the file", length));
+    return in.corrupt(field, at,
+                      fmt::format("name of {} bytes extends past the end of the file", length));
   }
   FLOE_ASSIGN_OR_RETURN(Bytes bytes, in.padded(length, field));
   std::string name = bytes.to_string();
@@ -178,26 +187,30 @@ Result<NcType> read_type(HeaderReader& in, int version, std::string_view field) 
   uint64_t at = in.position();
   FLOE_ASSIGN_OR_RETURN(uint64_t code, in.u32(field));
   uint64_t last = version == 5 ? 11 : 6;
-  if (code < 1 || code > last) return in.corrupt(field, at, fmt::format("unknown nc_type {}", code));
+  if (code < 1 || code > last)
+    return in.corrupt(field, at, fmt::format("unknown nc_type {}", code));
   return static_cast<NcType>(code);
 }
 
 // ABSENT (two zeros) or `tag` followed by the number of elements.
-Result<uint64_t> read_list_head(HeaderReader& in, size_t width, uint32_t tag, uint64_t min_item_bytes,
-                                std::string_view field) {
+Result<uint64_t> read_list_head(HeaderReader& in, size_t width, uint32_t tag,
+                                uint64_t min_item_bytes, std::string_view field) {
   uint64_t at = in.position();
   FLOE_ASSIGN_OR_RETURN(uint64_t found, in.u32(field));
   uint64_t count_at = in.position();
   FLOE_ASSIGN_OR_RETURN(uint64_t elements, in.count(width, min_item_bytes, field));
   if (found == 0) {
-    if (elements != 0) return in.corrupt(field, count_at, fmt::format("ABSENT list with {} elements", elements));
+    if (elements != 0)
+      return in.corrupt(field, count_at, fmt::format("ABSENT list with {} elements", elements));
     return uint64_t{0};
   }
-  if (found != tag) return in.corrupt(field, at, fmt::format("tag {:#x}, expected {:#x} or 0", found, tag));
+  if (found != tag)
+    return in.corrupt(field, at, fmt::format("tag {:#x}, expected {:#x} or 0", found, tag));
   return elements;
 }
 
-Result<std::vector<Attribute>> read_attributes(HeaderReader& in, int version, std::string_view owner) {
+Result<std::vector<Attribute>> read_attributes(HeaderReader& in, int version,
+                                               std::string_view owner) {
   size_t width = version == 5 ? 8 : 4;
   // name length, name (>= 4), type, count.
   FLOE_ASSIGN_OR_RETURN(uint64_t count,
@@ -208,7 +221,8 @@ Result<std::vector<Attribute>> read_attributes(HeaderReader& in, int version, st
   for (uint64_t i = 0; i < count; ++i) {
     Attribute attribute;
     uint64_t at = in.position();
-    FLOE_ASSIGN_OR_RETURN(attribute.name, read_name(in, width, fmt::format("attribute {} name", i)));
+    FLOE_ASSIGN_OR_RETURN(attribute.name,
+                          read_name(in, width, fmt::format("attribute {} name", i)));
     in.set_context(fmt::format("{}attribute '{}'", owner, attribute.name));
     if (!seen.insert(attribute.name).second) return in.corrupt("name", at, "duplicate attribute");
     FLOE_ASSIGN_OR_RETURN(attribute.type, read_type(in, version, "type"));
@@ -217,7 +231,8 @@ Result<std::vector<Attribute>> read_attributes(HeaderReader& in, int version, st
     uint32_t size = type_size(attribute.type);
     if (attribute.count > in.remaining() / size) {
       return in.corrupt("count", count_at,
-                        fmt::format("{} values of {} bytes extend past the end of the file", attribute.count, size));
+                        fmt::format("{} values of {} bytes extend past the end of the file",
+                                    attribute.count, size));
     }
     FLOE_ASSIGN_OR_RETURN(attribute.values, in.padded(attribute.count * size, "values"));
     attributes.push_back(std::move(attribute));
@@ -230,27 +245,49 @@ Result<std::vector<Attribute>> read_attributes(HeaderReader& in, int version, st
 
 uint32_t type_size(NcType type) {
   switch (type) {
-    case NcType::kByte: case NcType::kChar: case NcType::kUbyte: return 1;
-    case NcType::kShort: case NcType::kUshort: return 2;
-    case NcType::kInt: case NcType::kFloat: case NcType::kUint: return 4;
-    case NcType::kDouble: case NcType::kInt64: case NcType::kUint64: return 8;
+    case NcType::kByte:
+    case NcType::kChar:
+    case NcType::kUbyte:
+      return 1;
+    case NcType::kShort:
+    case NcType::kUshort:
+      return 2;
+    case NcType::kInt:
+    case NcType::kFloat:
+    case NcType::kUint:
+      return 4;
+    case NcType::kDouble:
+    case NcType::kInt64:
+    case NcType::kUint64:
+      return 8;
   }
   return 1;
 }
 
 std::string_view type_name(NcType type) {
   switch (type) {
-    case NcType::kByte: return "byte";
-    case NcType::kChar: return "char";
-    case NcType::kShort: return "short";
-    case NcType::kInt: return "int";
-    case NcType::kFloat: return "float";
-    case NcType::kDouble: return "double";
-    case NcType::kUbyte: return "ubyte";
-    case NcType::kUshort: return "ushort";
-    case NcType::kUint: return "uint";
-    case NcType::kInt64: return "int64";
-    case NcType::kUint64: return "uint64";
+    case NcType::kByte:
+      return "byte";
+    case NcType::kChar:
+      return "char";
+    case NcType::kShort:
+      return "short";
+    case NcType::kInt:
+      return "int";
+    case NcType::kFloat:
+      return "float";
+    case NcType::kDouble:
+      return "double";
+    case NcType::kUbyte:
+      return "ubyte";
+    case NcType::kUshort:
+      return "ushort";
+    case NcType::kUint:
+      return "uint";
+    case NcType::kInt64:
+      return "int64";
+    case NcType::kUint64:
+      return "uint64";
   }
   return "?";
 }
@@ -263,8 +300,10 @@ Result<Header> read_header(io::BlockCache& cache, io::ObjectStore& store, std::s
   header.file_size = file_size;
 
   FLOE_ASSIGN_OR_RETURN(uint64_t magic, in.u32("magic"));
-  if ((magic >> 8) != 0x434446 || ((magic & 0xFF) != 1 && (magic & 0xFF) != 2 && (magic & 0xFF) != 5)) {
-    return in.corrupt("magic", 0, fmt::format("{:#010x} is not CDF\\001, CDF\\002 or CDF\\005", magic));
+  if ((magic >> 8) != 0x434446 ||
+      ((magic & 0xFF) != 1 && (magic & 0xFF) != 2 && (magic & 0xFF) != 5)) {
+    return in.corrupt("magic", 0,
+                      fmt::format("{:#010x} is not CDF\\001, CDF\\002 or CDF\\005", magic));
   }
   header.version = static_cast<int>(magic & 0xFF);
   const size_t width = header.version == 5 ? 8 : 4;
@@ -285,13 +324,15 @@ Result<Header> read_header(io::BlockCache& cache, io::ObjectStore& store, std::s
   for (uint64_t i = 0; i < dim_count; ++i) {
     Dimension dimension;
     uint64_t at = in.position();
-    FLOE_ASSIGN_OR_RETURN(dimension.name, read_name(in, width, fmt::format("dimension {} name", i)));
+    FLOE_ASSIGN_OR_RETURN(dimension.name,
+                          read_name(in, width, fmt::format("dimension {} name", i)));
     in.set_context(fmt::format("dimension '{}'", dimension.name));
     if (!names.insert(dimension.name).second) return in.corrupt("name", at, "duplicate dimension");
     uint64_t length_at = in.position();
     FLOE_ASSIGN_OR_RETURN(dimension.length, in.non_negative(width, "length"));
     if (dimension.length == 0) {
-      if (have_record_dim) return in.corrupt("length", length_at, "a second record (length 0) dimension");
+      if (have_record_dim)
+        return in.corrupt("length", length_at, "a second record (length 0) dimension");
       have_record_dim = true;
     }
     header.dimensions.push_back(std::move(dimension));
@@ -302,7 +343,8 @@ Result<Header> read_header(io::BlockCache& cache, io::ObjectStore& store, std::s
 
   // Variables: name length, name, rank, attribute list (>= 8), type, vsize, begin.
   uint64_t min_variable = 2 * width + 4 + width + 4 + 4 + width + offset_width;
-  FLOE_ASSIGN_OR_RETURN(uint64_t var_count, read_list_head(in, width, kVariableTag, min_variable, "variable list"));
+  FLOE_ASSIGN_OR_RETURN(uint64_t var_count,
+                        read_list_head(in, width, kVariableTag, min_variable, "variable list"));
   header.variables.reserve(var_count);
   names.clear();
   for (uint64_t i = 0; i < var_count; ++i) {
@@ -317,11 +359,13 @@ Result<Header> read_header(io::BlockCache& cache, io::ObjectStore& store, std::s
       uint64_t dimid_at = in.position();
       FLOE_ASSIGN_OR_RETURN(uint64_t dimid, in.non_negative(width, "dimension id"));
       if (dimid >= header.dimensions.size()) {
-        return in.corrupt("dimension id", dimid_at,
-                          fmt::format("dimension id {} of {} dimensions", dimid, header.dimensions.size()));
+        return in.corrupt(
+            "dimension id", dimid_at,
+            fmt::format("dimension id {} of {} dimensions", dimid, header.dimensions.size()));
       }
       if (header.dimensions[dimid].length == 0 && axis != 0) {
-        return in.corrupt("dimension id", dimid_at, "the record dimension is not the first dimension");
+        return in.corrupt("dimension id", dimid_at,
+                          "the record dimension is not the first dimension");
       }
       variable.dimids.push_back(dimid);
     }

@@ -1,5 +1,5 @@
-// The NetCDF-3 header (CDF-1, CDF-2, CDF-5) as it is in the file: dimensions, attributes and variables with
-// their raw fields, read through the BlockCache with every count and size bounded by the file size.
+// The NetCDF-3 header (CDF-1, CDF-2, CDF-5) as stored: dimensions, attributes and variables,
+// read through the BlockCache with every count and size bounded by the file size.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +15,17 @@ namespace floe::formats::netcdf3 {
 
 // nc_type codes; 7..11 exist only in CDF-5.
 enum class NcType : uint32_t {
-  kByte = 1, kChar = 2, kShort = 3, kInt = 4, kFloat = 5, kDouble = 6,
-  kUbyte = 7, kUshort = 8, kUint = 9, kInt64 = 10, kUint64 = 11,
+  kByte = 1,
+  kChar = 2,
+  kShort = 3,
+  kInt = 4,
+  kFloat = 5,
+  kDouble = 6,
+  kUbyte = 7,
+  kUshort = 8,
+  kUint = 9,
+  kInt64 = 10,
+  kUint64 = 11,
 };
 
 // Bytes per element of a valid type code.
@@ -48,18 +57,18 @@ struct Variable {
 };
 
 struct Header {
-  int version = 1;                 // 1, 2 or 5
-  uint64_t numrecs = 0;            // as stored (kStreaming if the writer did not record it)
+  int version = 1;       // 1, 2 or 5
+  uint64_t numrecs = 0;  // as stored (kStreaming if the writer did not record it)
   bool streaming = false;
   std::vector<Dimension> dimensions;
   std::vector<Attribute> attributes;  // global
   std::vector<Variable> variables;
-  uint64_t header_end = 0;         // first byte after the variable list
+  uint64_t header_end = 0;  // first byte after the variable list
   uint64_t file_size = 0;
 };
 
-// Reads and validates the header of `key`; errors are kCorrupt naming `url`, the structure and the offset.
-// The first block is read at once; a longer header is read in growing steps (few requests).
+// Reads and validates the header of `key`; errors are kCorrupt naming `url`, the structure and the
+// offset. The first block is read at once; a longer header is read in growing steps (few requests).
 Result<Header> read_header(io::BlockCache& cache, io::ObjectStore& store, std::string_view key,
                            std::string_view url);
 

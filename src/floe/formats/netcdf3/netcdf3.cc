@@ -1,5 +1,5 @@
-// NetCDF-3 header -> VirtualDataset: Zarr data types, fill values and decoded attributes, and the chunk
-// references of non-record variables (contiguous, split) and record variables (interleaved or packed).
+// NetCDF-3 header -> VirtualDataset: Zarr data types, fill values, decoded attributes, and the
+// chunk references of non-record (split) and record (interleaved or packed) variables.
 #include "floe/formats/netcdf3/netcdf3.h"
 
 #include <fmt/format.h>
@@ -18,8 +18,10 @@ namespace {
 
 using virt::Json;
 
-Error corrupt(std::string_view url, std::string_view structure, uint64_t offset, std::string_view message) {
-  return make_error(ErrorCode::kCorrupt, "{}: {} at offset {}: {}", url, structure, offset, message);
+Error corrupt(std::string_view url, std::string_view structure, uint64_t offset,
+              std::string_view message) {
+  return make_error(ErrorCode::kCorrupt, "{}: {} at offset {}: {}", url, structure, offset,
+                    message);
 }
 
 bool multiply(uint64_t a, uint64_t b, uint64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
@@ -54,14 +56,25 @@ Json float_json(double value) {
 Json element_json(NcType type, const std::byte* p) {
   uint64_t bits = load_be(p, type_size(type));
   switch (type) {
-    case NcType::kByte: return static_cast<int64_t>(static_cast<int8_t>(bits));
-    case NcType::kShort: return static_cast<int64_t>(static_cast<int16_t>(bits));
-    case NcType::kInt: return static_cast<int64_t>(static_cast<int32_t>(bits));
-    case NcType::kInt64: return static_cast<int64_t>(bits);
-    case NcType::kUbyte: case NcType::kUshort: case NcType::kUint: case NcType::kUint64: return bits;
-    case NcType::kFloat: return float_json(static_cast<double>(bit_cast_from<float>(bits)));
-    case NcType::kDouble: return float_json(bit_cast_from<double>(bits));
-    case NcType::kChar: return static_cast<int64_t>(bits);
+    case NcType::kByte:
+      return static_cast<int64_t>(static_cast<int8_t>(bits));
+    case NcType::kShort:
+      return static_cast<int64_t>(static_cast<int16_t>(bits));
+    case NcType::kInt:
+      return static_cast<int64_t>(static_cast<int32_t>(bits));
+    case NcType::kInt64:
+      return static_cast<int64_t>(bits);
+    case NcType::kUbyte:
+    case NcType::kUshort:
+    case NcType::kUint:
+    case NcType::kUint64:
+      return bits;
+    case NcType::kFloat:
+      return float_json(static_cast<double>(bit_cast_from<float>(bits)));
+    case NcType::kDouble:
+      return float_json(bit_cast_from<double>(bits));
+    case NcType::kChar:
+      return static_cast<int64_t>(bits);
   }
   return nullptr;
 }
@@ -90,7 +103,8 @@ Json attribute_json(const Attribute& attribute) {
   uint32_t size = type_size(attribute.type);
   if (attribute.count == 1) return element_json(attribute.type, attribute.values.data());
   Json values = Json::array();
-  for (uint64_t i = 0; i < attribute.count; ++i) values.push_back(element_json(attribute.type, attribute.values.data() + i * size));
+  for (uint64_t i = 0; i < attribute.count; ++i)
+    values.push_back(element_json(attribute.type, attribute.values.data() + i * size));
   return values;
 }
 
@@ -102,41 +116,64 @@ Json attributes_json(const std::vector<Attribute>& attributes) {
 
 Json zarr_data_type(NcType type) {
   switch (type) {
-    case NcType::kByte: return "int8";
-    case NcType::kChar: return Json{{"name", "null_terminated_bytes"}, {"configuration", {{"length_bytes", 1}}}};
-    case NcType::kShort: return "int16";
-    case NcType::kInt: return "int32";
-    case NcType::kFloat: return "float32";
-    case NcType::kDouble: return "float64";
-    case NcType::kUbyte: return "uint8";
-    case NcType::kUshort: return "uint16";
-    case NcType::kUint: return "uint32";
-    case NcType::kInt64: return "int64";
-    case NcType::kUint64: return "uint64";
+    case NcType::kByte:
+      return "int8";
+    case NcType::kChar:
+      return Json{{"name", "null_terminated_bytes"}, {"configuration", {{"length_bytes", 1}}}};
+    case NcType::kShort:
+      return "int16";
+    case NcType::kInt:
+      return "int32";
+    case NcType::kFloat:
+      return "float32";
+    case NcType::kDouble:
+      return "float64";
+    case NcType::kUbyte:
+      return "uint8";
+    case NcType::kUshort:
+      return "uint16";
+    case NcType::kUint:
+      return "uint32";
+    case NcType::kInt64:
+      return "int64";
+    case NcType::kUint64:
+      return "uint64";
   }
   return nullptr;
 }
 
 // Fill values of null_terminated_bytes are base64 strings.
 std::string base64_of_byte(uint8_t byte) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   return {kAlphabet[byte >> 2], kAlphabet[(byte & 3) << 4], '=', '='};
 }
 
 // The netCDF library's default fills (NC_FILL_BYTE, NC_FILL_CHAR, ...).
 Json default_fill(NcType type) {
   switch (type) {
-    case NcType::kByte: return -127;
-    case NcType::kChar: return base64_of_byte(0);
-    case NcType::kShort: return -32767;
-    case NcType::kInt: return -2147483647;
-    case NcType::kFloat: return static_cast<double>(9.9692099683868690e+36f);
-    case NcType::kDouble: return 9.9692099683868690e+36;
-    case NcType::kUbyte: return 255;
-    case NcType::kUshort: return 65535;
-    case NcType::kUint: return 4294967295u;
-    case NcType::kInt64: return int64_t{-9223372036854775807LL + 1};
-    case NcType::kUint64: return uint64_t{18446744073709551614ULL};
+    case NcType::kByte:
+      return -127;
+    case NcType::kChar:
+      return base64_of_byte(0);
+    case NcType::kShort:
+      return -32767;
+    case NcType::kInt:
+      return -2147483647;
+    case NcType::kFloat:
+      return static_cast<double>(9.9692099683868690e+36f);
+    case NcType::kDouble:
+      return 9.9692099683868690e+36;
+    case NcType::kUbyte:
+      return 255;
+    case NcType::kUshort:
+      return 65535;
+    case NcType::kUint:
+      return 4294967295u;
+    case NcType::kInt64:
+      return int64_t{-9223372036854775807LL + 1};
+    case NcType::kUint64:
+      return uint64_t{18446744073709551614ULL};
   }
   return nullptr;
 }
@@ -144,7 +181,8 @@ Json default_fill(NcType type) {
 // The Zarr fill value from `_FillValue` when it is one element of the variable's own type.
 std::optional<Json> fill_from_attribute(const Attribute& attribute, NcType type) {
   if (attribute.type != type || attribute.count != 1) return std::nullopt;
-  if (type == NcType::kChar) return base64_of_byte(std::to_integer<uint8_t>(attribute.values.data()[0]));
+  if (type == NcType::kChar)
+    return base64_of_byte(std::to_integer<uint8_t>(attribute.values.data()[0]));
   return element_json(type, attribute.values.data());
 }
 
@@ -159,20 +197,21 @@ uint64_t largest_divisor(uint64_t n, uint64_t limit) {
   return best;
 }
 
-// References for `rows` contiguous rows of `row_bytes` at `begin`, `chunk_rows` rows per chunk along the first
-// axis (whose chunk shape entry is updated). Zarr decodes every chunk at its full shape, so the last chunk's
-// reference covers a whole chunk; if that would run past the end of the file, the chunk length along the first
-// axis becomes the largest divisor of `rows` that fits (no partial chunk). The caller checked that
-// begin + rows * row_bytes <= file_size.
-void contiguous_refs(virt::VirtualArray& array, uint32_t path, uint64_t begin, uint64_t rows, uint64_t row_bytes,
-                     uint64_t file_size) {
+// References for `rows` contiguous rows of `row_bytes` at `begin`, `chunk_rows` rows per chunk
+// along the first axis (whose chunk shape entry is updated). Zarr decodes every chunk at its full
+// shape, so the last chunk's reference covers a whole chunk; if that would run past the end of the
+// file, the chunk length along the first axis becomes the largest divisor of `rows` that fits (no
+// partial chunk). The caller checked that begin + rows * row_bytes <= file_size.
+void contiguous_refs(virt::VirtualArray& array, uint32_t path, uint64_t begin, uint64_t rows,
+                     uint64_t row_bytes, uint64_t file_size) {
   if (rows == 0) return;
   uint64_t chunk_rows = array.chunk_shape.empty() ? 1 : std::max<uint64_t>(array.chunk_shape[0], 1);
   uint64_t chunks = rows / chunk_rows + (rows % chunk_rows != 0 ? 1 : 0);
   if (rows % chunk_rows != 0) {
     uint64_t span = 0;
     uint64_t end = 0;
-    if (!multiply(chunks * chunk_rows, row_bytes, span) || !add(begin, span, end) || end > file_size) {
+    if (!multiply(chunks * chunk_rows, row_bytes, span) || !add(begin, span, end) ||
+        end > file_size) {
       chunk_rows = largest_divisor(rows, chunk_rows);
       chunks = rows / chunk_rows;
       array.chunk_shape[0] = chunk_rows;
@@ -180,12 +219,14 @@ void contiguous_refs(virt::VirtualArray& array, uint32_t path, uint64_t begin, u
   }
   uint64_t chunk_bytes = chunk_rows * row_bytes;
   array.refs.reserve(chunks);
-  for (uint64_t i = 0; i < chunks; ++i) array.refs.add(i, path, begin + i * chunk_bytes, chunk_bytes);
+  for (uint64_t i = 0; i < chunks; ++i)
+    array.refs.add(i, path, begin + i * chunk_bytes, chunk_bytes);
 }
 
 struct Layout {
   bool record = false;
-  uint64_t slab = 0;  // bytes of the whole variable, or of one record of a record variable (unpadded)
+  uint64_t slab =
+      0;  // bytes of the whole variable, or of one record of a record variable (unpadded)
 };
 
 }  // namespace
@@ -196,8 +237,9 @@ bool looks_like_netcdf3(std::span<const std::byte> first_bytes) {
   return at(0) == 'C' && at(1) == 'D' && at(2) == 'F' && (at(3) == 1 || at(3) == 2 || at(3) == 5);
 }
 
-Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::ObjectStore& store, std::string_view key,
-                                                std::string_view location, const virt::ParseOptions& options) {
+Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::ObjectStore& store,
+                                                std::string_view key, std::string_view location,
+                                                const virt::ParseOptions& options) {
   const std::string url = location.empty() ? store.url_for(key) : std::string(location);
   FLOE_ASSIGN_OR_RETURN(Header header, read_header(cache, store, key, url));
 
@@ -213,21 +255,22 @@ Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::Objec
     layout.slab = type_size(variable.type);
     for (size_t axis = layout.record ? 1 : 0; axis < variable.dimids.size(); ++axis) {
       if (!multiply(layout.slab, header.dimensions[variable.dimids[axis]].length, layout.slab)) {
-        return corrupt(url, fmt::format("variable '{}' shape", variable.name), variable.begin_field_offset,
-                       "size overflows 64 bits");
+        return corrupt(url, fmt::format("variable '{}' shape", variable.name),
+                       variable.begin_field_offset, "size overflows 64 bits");
       }
     }
     if (variable.begin < header.header_end) {
-      return corrupt(url, fmt::format("variable '{}' begin", variable.name), variable.begin_field_offset,
-                     fmt::format("data offset {} lies inside the header (which ends at {})", variable.begin,
-                                 header.header_end));
+      return corrupt(url, fmt::format("variable '{}' begin", variable.name),
+                     variable.begin_field_offset,
+                     fmt::format("data offset {} lies inside the header (which ends at {})",
+                                 variable.begin, header.header_end));
     }
     if (layout.record) {
       ++record_variables;
       uint64_t padded = 0;
       if (!add(layout.slab, 3, padded) || !add(recsize, padded & ~uint64_t{3}, recsize)) {
-        return corrupt(url, fmt::format("variable '{}' shape", variable.name), variable.begin_field_offset,
-                       "record size overflows 64 bits");
+        return corrupt(url, fmt::format("variable '{}' shape", variable.name),
+                       variable.begin_field_offset, "record size overflows 64 bits");
       }
       first_record_begin = std::min(first_record_begin, variable.begin);
     }
@@ -253,7 +296,6 @@ Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::Objec
   for (size_t v = 0; v < header.variables.size(); ++v) {
     const Variable& variable = header.variables[v];
     const Layout& layout = layouts[v];
-    const std::string begin_structure = fmt::format("variable '{}' begin", variable.name);
 
     // The data must lie inside the file.
     uint64_t end = 0;
@@ -266,10 +308,12 @@ Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::Objec
              add(end, layout.slab, end) && end <= header.file_size;
     }
     if (!fits) {
-      return corrupt(url, begin_structure, variable.begin_field_offset,
-                     fmt::format("data from offset {} ({}{} bytes) extends past the end of the file ({} bytes)",
-                                 variable.begin, layout.record ? fmt::format("{} records of ", numrecs) : "",
-                                 layout.slab, header.file_size));
+      return corrupt(
+          url, fmt::format("variable '{}' begin", variable.name), variable.begin_field_offset,
+          fmt::format(
+              "data from offset {} ({}{} bytes) extends past the end of the file ({} bytes)",
+              variable.begin, layout.record ? fmt::format("{} records of ", numrecs) : "",
+              layout.slab, header.file_size));
     }
 
     virt::VirtualArray array;
@@ -293,15 +337,18 @@ Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::Objec
       if (std::optional<Json> fill = fill_from_attribute(attribute, variable.type)) {
         array.fill_value = std::move(*fill);
       } else {
-        dataset.warnings.push_back(fmt::format(
-            "{}: variable '{}': _FillValue has {} {} value(s), not one {}; Zarr fill_value is the netCDF default",
-            url, variable.name, attribute.count, type_name(attribute.type), type_name(variable.type)));
+        dataset.warnings.push_back(
+            fmt::format("{}: variable '{}': _FillValue has {} {} value(s), not one {}; Zarr "
+                        "fill_value is the netCDF default",
+                        url, variable.name, attribute.count, type_name(attribute.type),
+                        type_name(variable.type)));
       }
     }
     array.dimension_coordinate = array.dims.size() == 1 && array.dims[0] == array.name;
 
     uint32_t path = array.refs.intern(url);
-    array.chunk_shape = virt::split_contiguous(array.shape, array.element_size, options.max_chunk_bytes);
+    array.chunk_shape =
+        virt::split_contiguous(array.shape, array.element_size, options.max_chunk_bytes);
     if (!layout.record) {
       uint64_t rows = array.shape.empty() ? 1 : array.shape[0];
       contiguous_refs(array, path, variable.begin, rows, layout.slab / rows, header.file_size);
@@ -310,7 +357,8 @@ Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::Objec
     } else {
       array.chunk_shape[0] = 1;
       array.refs.reserve(numrecs);
-      for (uint64_t i = 0; i < numrecs; ++i) array.refs.add(i, path, variable.begin + i * recsize, layout.slab);
+      for (uint64_t i = 0; i < numrecs; ++i)
+        array.refs.add(i, path, variable.begin + i * recsize, layout.slab);
     }
     dataset.root.arrays.push_back(std::move(array));
   }
