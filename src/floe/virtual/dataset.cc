@@ -69,6 +69,21 @@ std::vector<uint64_t> chunk_counts(const VirtualArray& array) {
   return counts;
 }
 
+uint64_t chunk_number(const std::vector<uint64_t>& coords, const std::vector<uint64_t>& counts) {
+  uint64_t number = 0;
+  for (size_t axis = 0; axis < counts.size(); ++axis) number = number * counts[axis] + coords[axis];
+  return number;
+}
+
+std::vector<uint64_t> chunk_coordinates(uint64_t number, const std::vector<uint64_t>& counts) {
+  std::vector<uint64_t> coords(counts.size());
+  for (size_t axis = counts.size(); axis-- > 0;) {
+    coords[axis] = number % counts[axis];
+    number /= counts[axis];
+  }
+  return coords;
+}
+
 namespace {
 
 void for_each_array(VirtualGroup& group, const std::string& prefix,
@@ -155,21 +170,6 @@ std::string difference(const VirtualArray& a, const VirtualArray& b, std::option
   return "";
 }
 
-uint64_t linear_index(const std::vector<uint64_t>& coords, const std::vector<uint64_t>& counts) {
-  uint64_t linear = 0;
-  for (size_t axis = 0; axis < counts.size(); ++axis) linear = linear * counts[axis] + coords[axis];
-  return linear;
-}
-
-std::vector<uint64_t> coords_of(uint64_t linear, const std::vector<uint64_t>& counts) {
-  std::vector<uint64_t> coords(counts.size());
-  for (size_t axis = counts.size(); axis-- > 0;) {
-    coords[axis] = linear % counts[axis];
-    linear /= counts[axis];
-  }
-  return coords;
-}
-
 Status collect(VirtualGroup& group, const std::string& prefix, size_t dataset_index, const std::string& source,
                const std::string& first_source, std::map<std::string, ArrayParts>& arrays,
                std::map<std::string, size_t>& group_counts) {
@@ -251,9 +251,9 @@ Result<VirtualDataset> concatenate(std::vector<VirtualDataset> datasets, std::st
     for (size_t i = 0; i < parts.parts.size(); ++i) {
       const VirtualArray& part = *parts.parts[i];
       auto remap = [&, i](uint64_t linear) {
-        std::vector<uint64_t> coords = coords_of(linear, part_counts[i]);
+        std::vector<uint64_t> coords = chunk_coordinates(linear, part_counts[i]);
         coords[*axis] += chunk_offsets[i];
-        return linear_index(coords, joined_counts);
+        return chunk_number(coords, joined_counts);
       };
       refs.append(part.refs, remap);
       for (const auto& [linear, bytes] : part.inline_chunks) inline_chunks.emplace(remap(linear), bytes);

@@ -106,6 +106,10 @@ std::vector<uint64_t> split_contiguous_evenly(const std::vector<uint64_t>& shape
 // Number of chunks along each axis (ceil(shape / chunk), at least 1 per axis).
 std::vector<uint64_t> chunk_counts(const VirtualArray& array);
 
+// Row-major chunk number <-> chunk coordinates over a grid of `counts` chunks per axis.
+uint64_t chunk_number(const std::vector<uint64_t>& coords, const std::vector<uint64_t>& counts);
+std::vector<uint64_t> chunk_coordinates(uint64_t number, const std::vector<uint64_t>& counts);
+
 // Marks arrays loadable (1-D dimension coordinates and scalars by default, plus `loadable` names) and removes
 // `drop` names. Names are array names or absolute paths ("/grp/var"). Unknown names are an error naming them.
 Status apply_variable_policy(VirtualDataset& dataset, const std::vector<std::string>& loadable,

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "floe/core/base64.h"
+
 namespace floe::virt {
 namespace {
 
@@ -16,29 +18,6 @@ std::string data_type_name(const Json& data_type) {
     return data_type["name"].get<std::string>();
   }
   return "";
-}
-
-std::string base64(std::span<const unsigned char> bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    uint32_t v = uint32_t{bytes[i]} << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
 }
 
 std::optional<double> as_double(const Json& value) {
@@ -52,13 +31,10 @@ std::optional<double> as_double(const Json& value) {
   return std::nullopt;
 }
 
-std::vector<uint32_t> chunk_coords(uint64_t linear, const std::vector<uint64_t>& counts) {
-  std::vector<uint32_t> coords(counts.size());
-  for (size_t axis = counts.size(); axis-- > 0;) {
-    coords[axis] = static_cast<uint32_t>(linear % counts[axis]);
-    linear /= counts[axis];
-  }
-  return coords;
+// The session's chunk index type for a row-major chunk number.
+std::vector<uint32_t> chunk_coords(uint64_t number, const std::vector<uint64_t>& counts) {
+  std::vector<uint64_t> coords = chunk_coordinates(number, counts);
+  return std::vector<uint32_t>(coords.begin(), coords.end());
 }
 
 std::string child_path(std::string_view parent, std::string_view name) {
@@ -145,9 +121,9 @@ Json encode_fill_value_attribute(const Json& value, const Json& data_type) {
   if (name.starts_with("float")) {
     std::optional<double> number = as_double(value);
     if (!number) return value;
-    unsigned char bytes[8];
+    char bytes[8];
     std::memcpy(bytes, &*number, 8);  // x86-64 and aarch64 are little-endian
-    return base64(bytes);
+    return base64_encode(std::string_view(bytes, 8));
   }
   if (name.starts_with("int") || name.starts_with("uint")) {
     if (value.is_number_float()) return static_cast<int64_t>(value.get<double>());
@@ -158,7 +134,7 @@ Json encode_fill_value_attribute(const Json& value, const Json& data_type) {
       name == "bytes") {
     if (value.is_string()) {
       const std::string& text = value.get_ref<const std::string&>();
-      return base64({reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+      return base64_encode(text);
     }
   }
   return value;

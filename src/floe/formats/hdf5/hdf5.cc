@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "floe/core/base64.h"
 #include "floe/formats/hdf5/chunk_index.h"
 #include "floe/formats/hdf5/chunk_reencode.h"
 #include "floe/formats/hdf5/filters.h"
@@ -50,26 +51,6 @@ bool is_pure_dimension(const HdfObject& object) {
 std::string variable_name(const std::string& name) {
   if (name.rfind(kNonCoordinatePrefix, 0) == 0) return name.substr(kNonCoordinatePrefix.size());
   return name;
-}
-
-std::string base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) | (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8) |
-                 static_cast<uint8_t>(bytes[i + 2]);
-    for (int k = 3; k >= 0; --k) out += kAlphabet[(v >> (6 * k)) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t v = uint32_t{static_cast<uint8_t>(bytes[i])} << 16;
-    if (i + 1 < bytes.size()) v |= uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 bool is_bool_enum(const Datatype& type) {
@@ -393,7 +374,7 @@ class Virtualizer {
     if (!fill || !fill->defined || fill->value.size() != object.datatype.size) return zero_fill(data_type);
     if (data_type.is_object()) {
       std::string_view raw = fill->value.view();
-      return Json(base64(raw.substr(0, raw.find('\0'))));
+      return Json(base64_encode(raw.substr(0, raw.find('\0'))));
     }
     auto lookup = [this](const GlobalHeapId&) -> Result<Bytes> {
       return file_.unsupported("fill value", 0, "variable-length fill value");

@@ -10,6 +10,17 @@ constexpr std::string_view kStructure = "data layout message";
 // The library's limit on the rank of a dataset (H5S_MAX_RANK), plus the element-size entry of chunked layouts.
 constexpr size_t kMaxRank = 32;
 
+// Compact storage: `size` bytes of data at the cursor, inside the message that starts at `address`.
+Status take_compact(Cursor& in, uint64_t address, uint64_t size, DataLayout& layout) {
+  layout.kind = StorageKind::kCompact;
+  size_t position = in.position();
+  layout.compact_data = in.take(size);
+  if (!in.ok()) return in.error();
+  layout.compact_address = address + position;
+  layout.size = size;
+  return ok_status();
+}
+
 // Versions 1 and 2: one format for every class, dimension sizes as 4-byte values.
 Result<DataLayout> parse_old(const FileReader& file, Cursor& in, uint64_t address, int version, size_t rank) {
   DataLayout layout;
@@ -28,13 +39,8 @@ Result<DataLayout> parse_old(const FileReader& file, Cursor& in, uint64_t addres
   if (!in.ok()) return in.error();
   switch (layout_class) {
     case 0: {  // compact
-      layout.kind = StorageKind::kCompact;
       uint32_t size = in.u32();
-      size_t position = in.position();
-      layout.compact_data = in.take(size);
-      if (!in.ok()) return in.error();
-      layout.compact_address = address + position;
-      layout.size = size;
+      FLOE_RETURN_IF_ERROR(take_compact(in, address, size, layout));
       return layout;
     }
     case 1: {  // contiguous: the dims are the dataset's (rank + 1 with the element size last when written so)
@@ -101,13 +107,8 @@ Result<DataLayout> parse_new(const FileReader& file, Cursor& in, uint64_t addres
   if (!in.ok()) return in.error();
   switch (layout_class) {
     case 0: {
-      layout.kind = StorageKind::kCompact;
       uint16_t size = in.u16();
-      size_t position = in.position();
-      layout.compact_data = in.take(size);
-      if (!in.ok()) return in.error();
-      layout.compact_address = address + position;
-      layout.size = size;
+      FLOE_RETURN_IF_ERROR(take_compact(in, address, size, layout));
       return layout;
     }
     case 1:

@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "floe/core/base64.h"
 #include "floe/formats/netcdf3/header.h"
 
 namespace floe::formats::netcdf3 {
@@ -143,11 +144,7 @@ Json zarr_data_type(NcType type) {
 }
 
 // Fill values of null_terminated_bytes are base64 strings.
-std::string base64_of_byte(uint8_t byte) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  return {kAlphabet[byte >> 2], kAlphabet[(byte & 3) << 4], '=', '='};
-}
+std::string base64_of_byte(uint8_t byte) { return base64_encode(std::string(1, static_cast<char>(byte))); }
 
 // The netCDF library's default fills (NC_FILL_BYTE, NC_FILL_CHAR, ...).
 Json default_fill(NcType type) {
