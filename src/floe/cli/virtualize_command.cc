@@ -45,6 +45,7 @@ struct SourceFile {
   std::string key;
   std::string location;  // URL written into chunk references
   io::ObjectMeta meta;
+  bool listed = false;  // size and etag came from a glob's listing, not a HEAD
 };
 
 // "file:///abs/path" for local paths, the URL itself otherwise.
@@ -76,7 +77,7 @@ Result<std::vector<SourceFile>> expand_sources(io::StoreRegistry& registry, cons
       for (io::ObjectMeta& meta : matches) {
         std::string match_location = resolved.store->url_for(meta.key);
         if (base == "file://") match_location = "file://" + match_location;
-        files.push_back({resolved.store, meta.key, std::move(match_location), std::move(meta)});
+        files.push_back({resolved.store, meta.key, std::move(match_location), std::move(meta), true});
       }
       continue;
     }
@@ -251,7 +252,8 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
                  {"requests", {{"metadata_gets", stats.requests},
                                {"metadata_bytes", stats.bytes_fetched},
                                {"metadata_rounds", stats.fetch_rounds},
-                               {"heads", files.size()}}},
+                               {"heads", std::count_if(files.begin(), files.end(),
+                                                       [](const SourceFile& file) { return !file.listed; })}}},
                  {"seconds", seconds}};
     fmt::print("{}\n", summary.dump(2, ' ', false, Json::error_handler_t::replace));
     return ok_status();
