@@ -136,12 +136,14 @@ class Virtualized:
         return any(pattern.search(w) for w in self.warnings_text())
 
 
+# floe names a local source by its absolute path as given (".." folded, symlinks kept, like the path the user
+# typed), so these follow os.path.abspath, not Path.resolve.
 def file_url(path: Path) -> str:
-    return "file://" + str(path.resolve())
+    return "file://" + os.path.abspath(path)
 
 
 def dir_prefix(path: Path) -> str:
-    return "file://" + str(path.resolve().parent).rstrip("/") + "/"
+    return "file://" + os.path.dirname(os.path.abspath(path)).rstrip("/") + "/"
 
 
 def run_virtualize(floe: Floe, sources: list[str], repo: Path | str, *extra: str, url: str | None = None,
