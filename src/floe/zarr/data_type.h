@@ -1,0 +1,52 @@
+// Zarr v3 data types: what zarr.json names, how many bytes an element takes, and fill values as element bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "floe/core/result.h"
+
+namespace floe::zarr {
+
+using Json = nlohmann::json;
+
+enum class TypeKind {
+  kBool,         // "bool", 1 byte
+  kInt,          // "int8" .. "int64"
+  kUInt,         // "uint8" .. "uint64"
+  kFloat,        // "float16", "float32", "float64"
+  kComplex,      // "complex64", "complex128" (two floats of size/2)
+  kRawBytes,     // "r8", "r16", ...: opaque bytes
+  kFixedUtf32,   // {"name": "fixed_length_utf32", ...}: size/4 code points, numpy "<U"
+  kFixedBytes,   // {"name": "null_terminated_bytes"} and friends: numpy "|S"
+  kDateTime64,   // {"name": "numpy.datetime64", ...}: int64 counts of a unit
+  kTimeDelta64,  // {"name": "numpy.timedelta64", ...}
+};
+
+// One element as it sits in memory after decoding: little-endian, C order.
+struct DataType {
+  TypeKind kind = TypeKind::kFloat;
+  std::uint32_t size = 8;    // bytes per element
+  std::string unit;          // datetime64/timedelta64: "s", "ms", "ns", ...
+  std::uint32_t scale = 1;   // datetime64/timedelta64 scale factor
+  Json json;                 // the "data_type" value as written, for messages and for writing back
+
+  // Parses the "data_type" member of a Zarr v3 array's zarr.json.
+  static Result<DataType> from_json(const Json& data_type);
+  // "float32", "uint8", "r16", "fixed_length_utf32[4]" ... for messages and `floe info`.
+  std::string name() const;
+  // The numpy array-protocol string: "<f4", "|b1", "<c8", "|V2", "<U4", "|S10", "<M8[s]".
+  std::string numpy_descr() const;
+  bool is_floating() const { return kind == TypeKind::kFloat || kind == TypeKind::kComplex; }
+  bool is_numeric() const;  // bool, ints, floats, complex
+};
+
+// The fill value of zarr.json decoded to `type.size` little-endian bytes: numbers, true/false, "NaN",
+// "Infinity", "-Infinity", hex forms ("0x7fc00000"), [re, im] pairs, base64 for raw/fixed bytes, strings for
+// fixed_length_utf32. null gives zeros. Errors name the value and the type.
+Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const Json& fill_value);
+
+}  // namespace floe::zarr
