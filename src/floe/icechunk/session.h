@@ -33,6 +33,8 @@ class ReadSession {
   ReadSession(std::shared_ptr<Repository> repository, std::shared_ptr<const Snapshot> snapshot);
 
   const Snapshot& snapshot() const { return *snapshot_; }
+  // For readers that batch their fetches: the chunk store, native chunk keys, virtual chunk sources.
+  Repository& repository() const { return *repository_; }
   const std::vector<Node>& nodes() const { return snapshot_->nodes; }
   Result<const Node*> node(std::string_view path) const;  // kNotFound naming the path
 

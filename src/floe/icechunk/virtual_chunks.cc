@@ -102,9 +102,8 @@ Result<std::string> VirtualChunkResolver::expand_location(std::string_view locat
                     "config does not define", location, name);
 }
 
-Result<Bytes> VirtualChunkResolver::read(std::string_view location, std::uint64_t offset, std::uint64_t length,
-                                         std::string_view checksum_etag,
-                                         std::uint32_t checksum_last_modified) const {
+Result<VirtualSource> VirtualChunkResolver::source(std::string_view location, std::string_view checksum_etag,
+                                                   std::uint32_t checksum_last_modified) const {
   FLOE_ASSIGN_OR_RETURN(std::string url, expand_location(location));
   const VirtualChunkContainer* container = container_for(url);
   if (container == nullptr) {
@@ -122,26 +121,37 @@ Result<Bytes> VirtualChunkResolver::read(std::string_view location, std::uint64_
   }
   if (!registry_) return make_error(ErrorCode::kInternal, "no store registry to read {}", url);
   FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, registry_->resolve(url));
-  io::GetOptions options;
+  VirtualSource source{.url = std::move(url), .store = resolved.store, .key = resolved.key};
+  if (!checksum_etag.empty()) source.preconditions.if_match = std::string(checksum_etag);
+  else if (checksum_last_modified != 0) source.preconditions.if_unmodified_since = checksum_last_modified;
+  return source;
+}
+
+Error VirtualChunkResolver::explain_read_failure(const VirtualSource& source, std::uint64_t offset,
+                                                 std::uint64_t length, Error error) {
+  if (error.code() == ErrorCode::kPreconditionFailed) {
+    return make_error(ErrorCode::kPreconditionFailed,
+                      "virtual chunk source {} changed after it was virtualized (checksum {} no longer matches); "
+                      "re-virtualize the file", source.url,
+                      source.preconditions.if_match
+                          ? fmt::format("etag {}", *source.preconditions.if_match)
+                          : fmt::format("last-modified {}", source.preconditions.if_unmodified_since.value_or(0)));
+  }
+  return std::move(error).add_context(fmt::format("reading virtual chunk {} [{}, +{})", source.url, offset, length));
+}
+
+Result<Bytes> VirtualChunkResolver::read(std::string_view location, std::uint64_t offset, std::uint64_t length,
+                                         std::string_view checksum_etag,
+                                         std::uint32_t checksum_last_modified) const {
+  FLOE_ASSIGN_OR_RETURN(VirtualSource found, source(location, checksum_etag, checksum_last_modified));
+  io::GetOptions options = found.preconditions;
   options.offset = offset;
   options.length = length;
-  if (!checksum_etag.empty()) options.if_match = std::string(checksum_etag);
-  else if (checksum_last_modified != 0) options.if_unmodified_since = checksum_last_modified;
-  Result<Bytes> bytes = resolved.store->get(resolved.key, options);
-  if (!bytes.ok()) {
-    Error error = std::move(bytes).error();
-    if (error.code() == ErrorCode::kPreconditionFailed) {
-      return make_error(ErrorCode::kPreconditionFailed,
-                        "virtual chunk source {} changed after it was virtualized (checksum {} no longer matches); "
-                        "re-virtualize the file", url,
-                        checksum_etag.empty() ? fmt::format("last-modified {}", checksum_last_modified)
-                                              : fmt::format("etag {}", checksum_etag));
-    }
-    return error.add_context(fmt::format("reading virtual chunk {} [{}, +{})", url, offset, length));
-  }
+  Result<Bytes> bytes = found.store->get(found.key, options);
+  if (!bytes.ok()) return explain_read_failure(found, offset, length, std::move(bytes).error());
   if (bytes->size() != length) {
-    return make_error(ErrorCode::kCorrupt, "virtual chunk {} [{}, +{}): the source returned {} bytes", url, offset,
-                      length, bytes->size());
+    return make_error(ErrorCode::kCorrupt, "virtual chunk {} [{}, +{}): the source returned {} bytes", found.url,
+                      offset, length, bytes->size());
   }
   return bytes;
 }

@@ -27,6 +27,14 @@ std::vector<VirtualChunkContainer> containers_from_config(const Json& config);
 // Store settings that a container's store config implies (endpoint, region, anonymous, path style).
 io::StoreSettings settings_for_container(const VirtualChunkContainer& container);
 
+// Where a virtual chunk's bytes live, once its container is found and authorized.
+struct VirtualSource {
+  std::string url;
+  std::shared_ptr<io::ObjectStore> store;
+  std::string key;
+  io::GetOptions preconditions;  // if_match / if_unmodified_since from the chunk's checksum; no range
+};
+
 // Resolves virtual chunk locations to authorized stores and reads them with the checksum as a precondition.
 class VirtualChunkResolver {
  public:
@@ -38,6 +46,13 @@ class VirtualChunkResolver {
 
   // vcc://name/relative → the container's prefix + relative; absolute URLs unchanged.
   Result<std::string> expand_location(std::string_view location) const;
+
+  // The authorized store and key of a virtual chunk location (errors as for read()).
+  Result<VirtualSource> source(std::string_view location, std::string_view checksum_etag,
+                               std::uint32_t checksum_last_modified) const;
+  // Rewrites a failed read of `source` into the message users need (a changed source names the file and says
+  // to re-virtualize; other failures get the URL and range as context).
+  static Error explain_read_failure(const VirtualSource& source, std::uint64_t offset, std::uint64_t length, Error error);
 
   // Reads [offset, offset+length) of the chunk's source. A changed source (etag or last-modified
   // precondition) fails with kPreconditionFailed naming the URL; an unauthorized container with
