@@ -25,8 +25,7 @@ struct RepoArguments {
   std::string to;
   std::string key;
   std::string path;
-  std::string branch;
-  std::string tag;
+  SnapshotSelector selector;  // --branch/--tag/--snapshot of the reading subcommands
   std::string action;
   std::vector<std::string> containers;
   std::vector<std::string> authorize;
@@ -41,9 +40,7 @@ std::string json_text(const Json& value, int indent = -1) {
 void print_json(const Json& value) { fmt::print("{}\n", json_text(value, 2)); }
 
 Result<Id12> selected_snapshot(const icechunk::Repository& repository, const RepoArguments& arguments) {
-  if (!arguments.snapshot.empty()) return icechunk::parse_id12(arguments.snapshot);
-  if (!arguments.tag.empty()) return repository.tag_target(arguments.tag);
-  return repository.branch_tip(arguments.branch.empty() ? "main" : arguments.branch);
+  return selected_snapshot(repository, arguments.selector);
 }
 
 Json summary_json(const icechunk::SnapshotSummary& summary) {
@@ -58,14 +55,6 @@ Json refs_json(const std::map<std::string, Id12>& refs) {
   Json out = Json::object();
   for (const auto& [name, id] : refs) out[name] = icechunk::to_string(id);
   return out;
-}
-
-void add_selector(CLI::App* command, RepoArguments& arguments) {
-  auto* branch = command->add_option("--branch", arguments.branch, "Branch (default main)");
-  auto* tag = command->add_option("--tag", arguments.tag, "Tag");
-  auto* snapshot = command->add_option("--snapshot", arguments.snapshot, "Snapshot id");
-  branch->excludes(tag)->excludes(snapshot);
-  tag->excludes(snapshot);
 }
 
 template <typename Body>
@@ -261,6 +250,31 @@ Status run_ls(const GlobalOptions& global, icechunk::Repository& repository, con
 
 }  // namespace
 
+Result<Id12> selected_snapshot(const icechunk::Repository& repository, const SnapshotSelector& selector) {
+  if (!selector.snapshot.empty()) return icechunk::parse_id12(selector.snapshot);
+  if (!selector.tag.empty()) return repository.tag_target(selector.tag);
+  return repository.branch_tip(selector.branch.empty() ? "main" : selector.branch);
+}
+
+void add_snapshot_selector(CLI::App* command, SnapshotSelector& selector) {
+  auto* branch = command->add_option("--branch", selector.branch, "Branch (default main)");
+  auto* tag = command->add_option("--tag", selector.tag, "Tag");
+  auto* snapshot = command->add_option("--snapshot", selector.snapshot, "Snapshot id");
+  branch->excludes(tag)->excludes(snapshot);
+  tag->excludes(snapshot);
+}
+
+Result<OpenedSnapshot> open_snapshot(const GlobalOptions& global, std::string_view url,
+                                     const SnapshotSelector& selector, const std::vector<std::string>& authorize) {
+  std::shared_ptr<io::StoreRegistry> registry = make_registry(global);
+  OpenedSnapshot opened;
+  FLOE_ASSIGN_OR_RETURN(opened.repository, open_repository(registry, url));
+  for (const std::string& prefix : authorize) opened.repository->virtual_chunks().authorize(prefix);
+  FLOE_ASSIGN_OR_RETURN(Id12 id, selected_snapshot(*opened.repository, selector));
+  FLOE_ASSIGN_OR_RETURN(opened.session, opened.repository->read_session(id));
+  return opened;
+}
+
 Result<std::shared_ptr<icechunk::Repository>> open_repository(std::shared_ptr<io::StoreRegistry> registry,
                                                               std::string_view url) {
   FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, registry->resolve(url));
@@ -342,7 +356,7 @@ void add_repo_command(CLI::App& app, GlobalOptions& global, std::function<int()>
   auto simple = [&](const char* name, const char* help, auto body, bool selector) {
     CLI::App* command = repo->add_subcommand(name, help);
     command->add_option("url", arguments->url, "Repository URL")->required();
-    if (selector) add_selector(command, *arguments);
+    if (selector) add_snapshot_selector(command, arguments->selector);
     command->callback([&global, arguments, &run, body] {
       run = [&global, arguments, body] {
         return with_repository(global, *arguments, [&](icechunk::Repository& r) { return body(global, r, *arguments); });
@@ -384,9 +398,7 @@ void add_repo_command(CLI::App& app, GlobalOptions& global, std::function<int()>
     command->add_option("snapshot", arguments->snapshot, "Snapshot id, branch:NAME or tag:NAME");
     command->callback([&global, arguments, &run, is_branch] {
       run = [&global, arguments, is_branch] {
-        RepoArguments selection = *arguments;
-        selection.snapshot.clear();
-        return with_repository(global, selection, [&](icechunk::Repository& repository) -> Status {
+        return with_repository(global, *arguments, [&](icechunk::Repository& repository) -> Status {
           const std::string& action = arguments->action;
           if (action == "delete") {
             return is_branch ? repository.delete_branch(arguments->name) : repository.delete_tag(arguments->name);
@@ -408,7 +420,7 @@ void add_ls_command(CLI::App& app, GlobalOptions& global, std::function<int()>& 
   auto arguments = std::make_shared<RepoArguments>();
   CLI::App* ls = app.add_subcommand("ls", "Groups and arrays of a repository snapshot, as a tree");
   ls->add_option("url", arguments->url, "Repository URL")->required();
-  add_selector(ls, *arguments);
+  add_snapshot_selector(ls, arguments->selector);
   ls->callback([&global, arguments, &run] {
     run = [&global, arguments] {
       return with_repository(global, *arguments,
