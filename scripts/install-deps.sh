@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 build_packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libcurl4-openssl-dev libnghttp2-dev libssl-dev libdeflate-dev zlib1g-dev libzstd-dev
-  libblosc-dev liblz4-dev libaec-dev nlohmann-json3-dev flatbuffers-compiler libflatbuffers-dev
+  libblosc-dev liblz4-dev libaec-dev libbz2-dev nlohmann-json3-dev flatbuffers-compiler libflatbuffers-dev
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libhdf5-dev libnetcdf-dev
 )
 # hdf5-tools/netcdf-bin: h5repack, h5debug, ncgen make and inspect the virtualize fixtures; libncarg-data ships
