@@ -445,10 +445,7 @@ def test_fixture_layouts(generated: dict[str, VF.Fixture]) -> None:
 
 
 # Product bugs known and recorded in the issue notes; strict, so a fix turns them into failures to remove here.
-KNOWN_VALUE_BUGS = {
-    "testdata/netcdf/kerchunk_air_linked.nc": "dimensions reached through a second hard link to a dimension scale "
-    "are named by the first link (time, lat) where netCDF-C reports time_hard, lat_hard",
-}
+KNOWN_VALUE_BUGS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [

@@ -135,6 +135,44 @@ def masked_file(path):
         e.id.write_direct_chunk((4,), zlib.compress(np.arange(4, dtype="<i4").tobytes()), filter_mask=0b1)
 
 
+def linked_scales_file(path):
+    """A netCDF-4 file whose dimension scales are reached by more links (h5py adds second hard links and soft
+    links, one from a child group); netCDF-C names each dimension by the last link to its scale. Writes the
+    dimensions netCDF4-python reports for every variable to PATH.dims.json."""
+    ds = netCDF4.Dataset(path, "w", format="NETCDF4")
+    ds.createDimension("t", None)
+    ds.createDimension("x", 3)
+    ds.createDimension("y", 2)
+    t = ds.createVariable("t", "f8", ("t",))
+    t[0:2] = [0, 1]
+    x = ds.createVariable("x", "f4", ("x",))
+    x[:] = [1, 2, 3]
+    y = ds.createVariable("y", "f4", ("y",))
+    y[:] = [5, 6]
+    v = ds.createVariable("v", "f4", ("t", "x", "y"))
+    v[0:2] = np.ones((2, 3, 2))
+    g = ds.createGroup("sub")
+    w = g.createVariable("w", "i2", ("x",))
+    w[:] = [4, 5, 6]
+    ds.close()
+    with h5py.File(path, "r+") as f:
+        f["x_hard"] = f["x"]
+        f["x_soft"] = h5py.SoftLink("/x")      # the last link to x: the dimension is x_soft
+        f["y_soft"] = h5py.SoftLink("y")       # relative soft link
+        f["y_hard"] = f["y"]                   # the last link to y: y_hard
+        f["sub/t_in_group"] = f["t"]           # a link in a child group renames t everywhere
+    dims = {}
+    with netCDF4.Dataset(path) as d:
+        def walk(group, prefix):
+            for name, variable in group.variables.items():
+                dims[prefix + name] = list(variable.dimensions)
+            for name, child in group.groups.items():
+                walk(child, prefix + name + "/")
+        walk(d, "/")
+    with open(path + ".dims.json", "w") as f:
+        json.dump(dims, f, indent=1)
+
+
 def main():
     if sys.argv[1] == "--describe":  # --describe OUT_DIR FILE...: expectations of existing files
         os.makedirs(sys.argv[2], exist_ok=True)
@@ -156,6 +194,7 @@ def main():
         "h5_userblock.h5": lambda p: h5py_file(p, "earliest", userblock=1024),
         "h5_paged.h5": lambda p: h5py_file(p, "latest", fs_strategy="page", fs_page_size=65536),
         "h5_masked.h5": masked_file,
+        "nc4_linked_scales.nc": linked_scales_file,
     }
     for name, make in files.items():
         path = os.path.join(out, name)

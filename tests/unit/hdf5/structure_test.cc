@@ -169,6 +169,16 @@ TEST(Hdf5Structure, AttributeValuesDecoded) {
     EXPECT_EQ(typed->datatype.type_class, TypeClass::kFixedPoint);
     EXPECT_EQ(typed->datatype.size, 8u);
     EXPECT_TRUE(warned_about(*structure, "soft link"));
+    // Every link of the root with the object it reaches: the soft link (symbol-table scratch pad in the
+    // earliest format, link message in the latest) and the second hard link included.
+    std::map<std::string, std::string> reached;
+    for (const GroupLink& link : root.links) {
+      reached[link.name] = link.target == SIZE_MAX ? "" : structure->objects[link.target].path;
+    }
+    EXPECT_EQ(reached["soft"], "/group");
+    EXPECT_EQ(reached["hard_again"], reached["x"]);
+    EXPECT_EQ(reached["contiguous"], "/contiguous");
+    EXPECT_EQ(root.links.size(), root.children.size() + 2);
   }
 }
 

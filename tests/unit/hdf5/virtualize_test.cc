@@ -107,6 +107,37 @@ TEST(Hdf5Virtualize, NetcdfVariablesDimensionsCodecsAndRefs) {
   EXPECT_TRUE(find_array(*deeper, "dv")->refs.empty()) << "never written";
 }
 
+// Dimension scales reached by more than one link (second hard links, soft links, a link from a child group):
+// every array's dimension names equal what netCDF4-python (netCDF-C) reports, which names a dimension by the
+// last link reaching its scale; the links themselves are left out with a warning.
+TEST(Hdf5Virtualize, DimensionsReachedThroughMoreLinksAreNamedAsNetcdfDoes) {
+  const auto path = fixture_dir() / "nc4_linked_scales.nc";
+  OpenFile open(read_file_bytes(path));
+  auto dataset = virtualize(open);
+  ASSERT_TRUE(dataset.ok()) << dataset.error().message();
+  Json expected = testing::read_json(path.string() + ".dims.json");
+  ASSERT_TRUE(expected.is_object() && !expected.empty()) << "no netCDF4-python expectations";
+  size_t compared = 0;
+  for (const auto& [variable, dims] : expected.items()) {
+    const virt::VirtualGroup* group = &dataset->root;
+    std::string name = variable.substr(1);
+    if (auto slash = name.rfind('/'); slash != std::string::npos) {
+      group = find_group(dataset->root, name.substr(0, slash));
+      ASSERT_NE(group, nullptr) << variable;
+      name = name.substr(slash + 1);
+    }
+    const virt::VirtualArray* array = find_array(*group, name);
+    if (array == nullptr) {
+      EXPECT_TRUE(warned(*dataset, "\"" + variable + "\"")) << variable << " is neither an array nor warned";
+      continue;
+    }
+    EXPECT_EQ(Json(array->dims), dims) << variable;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 5u) << "t, x, y, v and sub/w are arrays";
+  EXPECT_EQ(dataset->unlimited_dims, std::vector<std::string>{"t_in_group"});
+}
+
 TEST(Hdf5Virtualize, H5pyLayoutsTypesAndSkippedVariables) {
   for (const char* name : {"h5_earliest.h5", "h5_latest.h5", "h5_userblock.h5"}) {
     SCOPED_TRACE(name);

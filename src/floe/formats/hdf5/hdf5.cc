@@ -128,21 +128,45 @@ class Virtualizer {
   void warn(std::string message) { dataset_.warnings.push_back(std::move(message)); }
 
   void index_dimension_scales() {
+    name_scales_by_links(0);
     for (size_t i = 0; i < structure_.objects.size(); ++i) {
       const HdfObject& object = structure_.objects[i];
       if (object.kind != ObjectKind::kDataset || !is_dimension_scale(object)) continue;
+      std::string name = scale_dimension_name(i);
       // A 1-D scale that can grow names an unlimited dimension (the default dimension to join files along).
-      if (object.dataspace.max_dims.size() == 1 && object.dataspace.max_dims[0] == kUnlimitedDimension) {
-        std::string name = dimension_name_of(i);
-        if (std::find(dataset_.unlimited_dims.begin(), dataset_.unlimited_dims.end(), name) ==
-            dataset_.unlimited_dims.end()) {
-          dataset_.unlimited_dims.push_back(std::move(name));
-        }
+      if (object.dataspace.max_dims.size() == 1 && object.dataspace.max_dims[0] == kUnlimitedDimension &&
+          std::find(dataset_.unlimited_dims.begin(), dataset_.unlimited_dims.end(), name) ==
+              dataset_.unlimited_dims.end()) {
+        dataset_.unlimited_dims.push_back(name);
       }
-      scales_by_name_[{object.parent, dimension_name_of(i)}] = i;
+      scales_by_name_[{object.parent, std::move(name)}] = i;
       const Json* dimid = attribute(object, "_Netcdf4Dimid");
       if (dimid && dimid->is_number_integer()) dimension_ids_[{object.parent, dimid->get<int64_t>()}] = i;
     }
+  }
+
+  // netCDF-C reads a group's links in order, then its child groups, and makes a dimension of every link that
+  // reaches a dimension scale; one with the _Netcdf4Dimid of an earlier one replaces it. So a scale with that
+  // id is named by the last link reaching it in this order (a second hard link or a soft link renames it, even
+  // from another group). Scales without the id keep the name of their first link.
+  void name_scales_by_links(size_t group) {
+    const HdfObject& object = structure_.objects[group];
+    for (const GroupLink& link : object.links) {
+      if (link.target == SIZE_MAX) continue;
+      const HdfObject& target = structure_.objects[link.target];
+      if (target.kind != ObjectKind::kDataset || !is_dimension_scale(target)) continue;
+      const Json* dimid = attribute(target, "_Netcdf4Dimid");
+      if (dimid && dimid->is_number_integer()) scale_names_[link.target] = variable_name(link.name);
+    }
+    for (size_t child : object.children) {
+      if (structure_.objects[child].kind == ObjectKind::kGroup) name_scales_by_links(child);
+    }
+  }
+
+  // The name of the dimension that the dimension scale `scale` stands for.
+  std::string scale_dimension_name(size_t scale) const {
+    auto found = scale_names_.find(scale);
+    return found != scale_names_.end() ? found->second : dimension_name_of(scale);
   }
 
   // netCDF-4: a variable along an unlimited dimension that was written less far than the dimension still has the
@@ -176,7 +200,7 @@ class Virtualizer {
           for (size_t group = object.parent; group != SIZE_MAX; group = structure_.objects[group].parent) {
             auto found = dimension_ids_.find({group, ids[axis].get<int64_t>()});
             if (found != dimension_ids_.end()) {
-              names[axis] = dimension_name_of(found->second);
+              names[axis] = scale_dimension_name(found->second);
               break;
             }
           }
@@ -192,10 +216,10 @@ class Virtualizer {
         const Json& reference = per_axis[axis][0];
         if (!reference.is_number_unsigned()) continue;
         auto found = address_to_object_.find(reference.get<uint64_t>());
-        if (found != address_to_object_.end()) names[axis] = dimension_name_of(found->second);
+        if (found != address_to_object_.end()) names[axis] = scale_dimension_name(found->second);
       }
     }
-    if (rank == 1 && !names[0] && is_dimension_scale(object)) names[0] = dimension_name_of(index);
+    if (rank == 1 && !names[0] && is_dimension_scale(object)) names[0] = scale_dimension_name(index);
     std::vector<std::string> out;
     std::map<uint64_t, int> occurrences;
     auto& phony = phony_dimensions_[object.parent];
@@ -509,6 +533,7 @@ class Virtualizer {
   uint64_t file_size_ = 0;
   virt::VirtualDataset dataset_;
   std::map<std::pair<size_t, int64_t>, size_t> dimension_ids_;  // (group, _Netcdf4Dimid) -> scale
+  std::map<size_t, std::string> scale_names_;                     // scale -> dimension name (netCDF-C's)
   std::map<std::pair<size_t, std::string>, size_t> scales_by_name_;  // (group, dimension name) -> scale
   std::map<uint64_t, size_t> address_to_object_;
   std::map<size_t, std::map<std::pair<uint64_t, int>, std::string>> phony_dimensions_;  // per group

@@ -510,6 +510,7 @@ struct SymbolTableWalk {
     uint64_t name_offset = 0;  // in the local heap
     uint64_t header = kUndefinedAddress;
     bool soft = false;
+    uint64_t soft_target_offset = 0;  // soft links: the link value's offset in the local heap
   };
   std::vector<Entry> entries;
   std::optional<Error> error;
@@ -643,9 +644,12 @@ std::vector<Status> read_symbol_table_groups(FileReader& file, std::span<SymbolT
           uint64_t name_offset = cursor.offset();
           uint64_t header = cursor.offset();
           uint32_t cache_type = cursor.u32();
-          cursor.skip(20);  // reserved, scratch pad
-          // Cache type 2 is a soft link (its value is in the scratch pad; the header address is undefined).
-          walk.entries.push_back({name_offset, header, cache_type == 2});
+          cursor.skip(4);  // reserved
+          // Cache type 2 is a soft link: the scratch pad holds the offset of its value in the local heap (the
+          // header address is undefined).
+          uint32_t soft_target_offset = cursor.u32();
+          cursor.skip(12);  // rest of the scratch pad
+          walk.entries.push_back({name_offset, header, cache_type == 2, soft_target_offset});
         }
         if (!cursor.ok()) {
           fail(cursor.error());
@@ -679,7 +683,14 @@ std::vector<Status> read_symbol_table_groups(FileReader& file, std::span<SymbolT
       Link link;
       link.name = std::string(name.substr(0, name.find('\0')));
       link.address = entry.header;
-      if (entry.soft) link.kind = LinkKind::kSoft;
+      if (entry.soft) {
+        link.kind = LinkKind::kSoft;
+        // A value outside the heap leaves the target empty: the link then reaches nothing.
+        if (entry.soft_target_offset < names.size()) {
+          std::string_view target = names.substr(entry.soft_target_offset);
+          link.soft_target = std::string(target.substr(0, target.find('\0')));
+        }
+      }
       groups[g].links.push_back(std::move(link));
     }
     if (ok) statuses.emplace_back(ok_status());

@@ -396,6 +396,12 @@ Result<Link> parse_link(const FileReader& file, const Bytes& body, uint64_t addr
     link.address = cursor.offset();
   } else if (link_type == 1) {
     link.kind = LinkKind::kSoft;
+    uint16_t target_length = cursor.u16();
+    if (cursor.ok() && target_length > cursor.remaining()) {
+      return file.corrupt("link message", address,
+                          fmt::format("soft link value of {} bytes overruns the message", target_length));
+    }
+    link.soft_target = to_utf8(cursor.take(target_length).view());
   } else {
     link.kind = LinkKind::kExternal;
   }

@@ -93,6 +93,7 @@ struct Link {
   std::string name;
   LinkKind kind = LinkKind::kHard;
   uint64_t address = kUndefinedAddress;  // hard links
+  std::string soft_target;               // soft links: the path they name
   std::optional<uint64_t> creation_order;
 };
 

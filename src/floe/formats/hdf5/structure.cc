@@ -63,6 +63,7 @@ class StructureReader {
       }
       FLOE_ASSIGN_OR_RETURN(level, read_level(level));
     }
+    resolve_soft_links();
     return std::move(structure_);
   }
 
@@ -429,9 +430,15 @@ class StructureReader {
         std::string path = parent.path == "/" ? "/" + link.name : parent.path + "/" + link.name;
         if (link.kind != LinkKind::kHard) {
           warn(fmt::format("\"{}\" is a {} link; skipped", path, link.kind == LinkKind::kSoft ? "soft" : "external"));
+          if (link.kind == LinkKind::kSoft) {
+            soft_links_.push_back({level_object.index, structure_.objects[level_object.index].links.size(),
+                                   link.soft_target});
+            structure_.objects[level_object.index].links.push_back({link.name, SIZE_MAX});
+          }
           continue;
         }
         auto [found, inserted] = seen_.emplace(link.address, structure_.objects.size());
+        structure_.objects[level_object.index].links.push_back({link.name, found->second});
         if (!inserted) {
           warn(fmt::format("\"{}\" is another hard link to \"{}\"; skipped", path,
                            structure_.objects[found->second].path));
@@ -451,8 +458,52 @@ class StructureReader {
     return next;
   }
 
+  // Follows each soft link's path through the groups' links (soft links to soft links too, at most
+  // kMaxSoftLinkHops deep, as libhdf5 limits them); a path that reaches nothing read leaves the target unset.
+  void resolve_soft_links() {
+    for (int hop = 0; hop < kMaxSoftLinkHops; ++hop) {
+      bool changed = false;
+      for (const PendingSoftLink& soft : soft_links_) {
+        GroupLink& link = structure_.objects[soft.group].links[soft.position];
+        if (link.target != SIZE_MAX) continue;
+        link.target = follow_path(soft.group, soft.target);
+        changed = changed || link.target != SIZE_MAX;
+      }
+      if (!changed) break;
+    }
+  }
+
+  size_t follow_path(size_t group, std::string_view path) const {
+    size_t at = path.rfind('/', 0) == 0 ? 0 : group;
+    while (!path.empty()) {
+      size_t slash = path.find('/');
+      std::string_view component = path.substr(0, slash);
+      path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+      if (component.empty() || component == ".") continue;
+      if (structure_.objects[at].kind != ObjectKind::kGroup) return SIZE_MAX;
+      size_t next = SIZE_MAX;
+      for (const GroupLink& link : structure_.objects[at].links) {
+        if (link.name == component) {
+          next = link.target;
+          break;
+        }
+      }
+      if (next == SIZE_MAX) return SIZE_MAX;
+      at = next;
+    }
+    return at;
+  }
+
+  struct PendingSoftLink {
+    size_t group;     // object index of the group holding the link
+    size_t position;  // in the group's links
+    std::string target;
+  };
+  static constexpr int kMaxSoftLinkHops = 16;
+
   FileReader& file_;
   FileStructure structure_;
+  std::vector<PendingSoftLink> soft_links_;
   std::map<uint64_t, size_t> seen_;
   std::map<uint64_t, Datatype> committed_types_;
   GlobalHeap global_heap_;

@@ -26,6 +26,13 @@ struct DecodedAttribute {
   Dataspace dataspace;
 };
 
+// One link of a group as libhdf5 iterates them, with the object it reaches. Several links can reach one object
+// (second hard links, soft links); the tree (`children`) holds each object once, under its first link.
+struct GroupLink {
+  std::string name;
+  size_t target = SIZE_MAX;  // index into FileStructure::objects; SIZE_MAX when it reaches nothing read
+};
+
 struct HdfObject {
   uint64_t address = kUndefinedAddress;  // object header
   std::string name;                      // link name ("" for the root)
@@ -35,6 +42,7 @@ struct HdfObject {
   ObjectKind kind = ObjectKind::kOther;
   std::vector<DecodedAttribute> attributes;  // creation order when tracked, else as stored
   std::vector<size_t> children;              // creation order when tracked, else name order
+  std::vector<GroupLink> links;              // groups: every hard and soft link, in the same order
   // Datasets.
   Dataspace dataspace;
   Datatype datatype;
