@@ -20,6 +20,10 @@ using BlockSummary = StatsSink::BlockSummary;
 // Neumaier's variant of Kahan summation: the compensation also catches the case |x| > |sum|.
 void add_compensated(double& sum, double& compensation, double x) {
   double total = sum + x;
+  if (!std::isfinite(total)) {  // infinities: the compensation would turn into NaN
+    sum = total;
+    return;
+  }
   if (std::fabs(sum) >= std::fabs(x)) {
     compensation += (sum - total) + x;
   } else {
@@ -194,6 +198,7 @@ Json stat_value_json(const StatValue& value) {
   if (const auto* real = std::get_if<double>(&value)) {
     // JSON has no infinity; spelled as Zarr v3 fill values spell it.
     if (std::isinf(*real)) return *real > 0 ? "Infinity" : "-Infinity";
+    if (std::isnan(*real)) return nullptr;
     return *real;
   }
   return nullptr;
@@ -225,7 +230,7 @@ Json Stats::to_json() const {
   if (has_fill_value) out["fill"] = fill_count;
   out["min"] = stat_value_json(min);
   out["max"] = stat_value_json(max);
-  out["mean"] = valid_count > 0 ? Json(mean) : Json(nullptr);
+  out["mean"] = valid_count > 0 ? stat_value_json(mean) : Json(nullptr);
   return out;
 }
 
