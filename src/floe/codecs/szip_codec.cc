@@ -2,7 +2,9 @@
 // with header=true (HDF5's framing) a 4-byte little-endian decoded size, then a CCSDS 121.0 (AEC)
 // stream decoded by libaec's szlib interface with HDF5's parameters (options_mask,
 // pixels_per_block, bits_per_pixel, pixels_per_scanline).
+extern "C" {  // szlib.h has no C++ guard
 #include <szlib.h>
+}
 
 #include <climits>
 
