@@ -1,0 +1,15 @@
+// Fuzz target: numcodecs.zlib, alone and in HDF5's shuffle + deflate + fletcher32
+// (codec_fuzz_input.h: first byte picks the pipeline).
+#include "codec_fuzz_input.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const auto pipelines = floe::codecs::fuzz::make_pipelines({
+      {R"([{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "numcodecs.zlib"}])",
+       "int32",
+       {256}},
+      {R"([{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "numcodecs.shuffle", "configuration": {"elementsize": 4}}, {"name": "numcodecs.zlib"}, {"name": "numcodecs.fletcher32"}])",
+       "int32",
+       {256}},
+  });
+  return floe::codecs::fuzz::decode_one(pipelines, data, size);
+}
