@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "floe/cli/global_options.h"
+#include "floe/cli/info_command.h"
 #include "floe/cli/read_command.h"
 #include "floe/cli/repo_command.h"
 #include "floe/cli/store_command.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   floe::cli::add_ls_command(app, global, run);
   floe::cli::add_virtualize_command(app, global, run);
   floe::cli::add_read_command(app, global, run);
+  floe::cli::add_info_command(app, global, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
