@@ -18,6 +18,7 @@
 #include "floe/core/thread_pool.h"
 #include "floe/read/array_reader.h"
 #include "floe/read/cf_decode.h"
+#include "floe/read/cf_time.h"
 #include "floe/read/dataset.h"
 #include "floe/read/output.h"
 #include "floe/read/selection.h"
@@ -236,6 +237,14 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
     sink = std::move(created);
   } else if (!arguments.out.empty()) {
     read::OutputOptions output_options;
+    for (const read::OutputCoordinate& coordinate : variable.coordinates) {
+      auto described = read::describe_coordinate(coordinate.name, coordinate.attributes, coordinate.data_type);
+      if (!described.ok() || !described->time_units) continue;
+      output_options.csv_formatters[coordinate.name] = [units = *described->time_units](double value) {
+        auto date = read::decode_time(units, value);
+        return date.ok() ? read::format_datetime(*date) : fmt::format("{}", value);
+      };
+    }
     FLOE_ASSIGN_OR_RETURN(sink, read::open_output(arguments.out, variable, output_options));
   } else {
     return make_error(ErrorCode::kInvalidArgument, "say where the values go: --out FILE.nc|.npy|.csv or --stats");
