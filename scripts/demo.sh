@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # floe's main job on an embedded default: NetCDF and HDF5 files virtualized into a local Icechunk repository
-# (listed, logged, chunk references shown), then the store layer and repository operations underneath. Usage: scripts/demo.sh [DATA_DIR] (default: ../shared/testdata or generated files)
+# (listed, logged, chunk references shown, shown as a dataset and a region read back), then the store layer and repository operations underneath. Usage: scripts/demo.sh [DATA_DIR] (default: ../shared/testdata or generated files)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -41,6 +41,17 @@ array="$("$floe" --json ls "$repo" | python3 -c 'import json,sys; print(max((n f
 if [ -n "$array" ]; then
   echo "== floe repo refs $repo $array   (the first chunk references: file, offset, length)"
   "$floe" repo refs "$repo" "$array" | head -3
+fi
+# Reading it back: the dataset as xarray would show it, then a region of the largest array (virtual chunks
+# are read from the source files, so their directory is authorized).
+echo "== floe info $repo --authorize file://$(dirname "$first")/"
+"$floe" info "$repo" --authorize "file://$(dirname "$first")/"
+if [ -n "$array" ]; then
+  out="$(dirname "$repo")/region.nc"
+  echo "== floe read $repo $array --isel <first half of dim 0> --decode-cf --out $out"
+  half="$("$floe" --json info "$repo" "$array" | python3 -c 'import json,sys; d=json.load(sys.stdin); a=[x for x in {**d["coords"], **d["data_vars"]}.values() if x["shape"]][0]; print("%s=0:%d" % (a["dims"][0], max(1, a["shape"][0] // 2)))' 2>/dev/null || true)"
+  "$floe" read "$repo" "$array" ${half:+--isel "$half"} --decode-cf --out "$out" --authorize "file://$(dirname "$first")/"
+  "$floe" read "$repo" "$array" ${half:+--isel "$half"} --decode-cf --stats --authorize "file://$(dirname "$first")/"
 fi
 if [ -d "$data/hdf5" ]; then
   h5repo="$(mktemp -d)/hdf5-repo"
