@@ -84,7 +84,7 @@ class BloscCodec final : public BytesToBytesCodec {
 
 Result<AnyCodec> make_blosc_codec(const CodecSpec& spec) {
   FLOE_RETURN_IF_ERROR(
-      config_keys_known(spec, {"cname", "clevel", "shuffle", "typesize", "blocksize", "id"}));
+      config_keys_known(spec, {"cname", "clevel", "shuffle", "typesize", "blocksize"}));
   // numcodecs writes shuffle as 0/1/2 (or -1 for its automatic choice); Zarr v3 as a name.
   std::string shuffle = "noshuffle";
   const Json shuffle_json = spec.configuration.value("shuffle", Json("noshuffle"));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -37,7 +38,10 @@ const fs::path& vector_dir() {
     fs::create_directories(path);
     const std::string command = fmt::format("{} {} {} > {}/log.txt 2>&1", FLOE_PYTHON,
                                             FLOE_CODEC_VECTOR_SCRIPT, path.string(), path.string());
-    if (std::system(command.c_str()) != 0) return fs::path{};
+    if (std::system(command.c_str()) != 0) {
+      std::fprintf(stderr, "make_codec_vectors.py failed: see %s/log.txt\n", path.c_str());
+      return fs::path{};
+    }
     std::atexit([] {
       std::error_code ignored;
       fs::remove_all(fs::temp_directory_path() / fmt::format("floe_codec_vectors_{}", ::getpid()),
@@ -69,7 +73,8 @@ const CodecRegistry& registry() {
 class CodecVectors : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(vector_dir().empty()) << "make_codec_vectors.py failed; see its log.txt";
+    ASSERT_FALSE(vector_dir().empty())
+        << "make_codec_vectors.py failed (its log.txt is named above)";
     ASSERT_TRUE(cases().is_array() && !cases().empty());
   }
 };

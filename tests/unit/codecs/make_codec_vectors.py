@@ -134,6 +134,10 @@ array_case("numcodecs_blosc", sample("<f8", (20, 9)), (8, 4),
            compressors=[znc.Blosc(cname="lz4", shuffle=numcodecs.Blosc.BITSHUFFLE)])
 array_case("numcodecs_shuffle_zlib_fletcher32", sample("<i4", (20, 9)), (8, 4),
            compressors=[znc.Shuffle(elementsize=4), znc.Zlib(level=4), znc.Fletcher32()])
+array_case("numcodecs_shuffle_int16", sample("<i2", (50, 7)), (20, 7),
+           compressors=[znc.Shuffle(elementsize=2), znc.Zlib(level=1)])
+array_case("numcodecs_shuffle_int64", sample("<i8", (50, 7)), (20, 7), compressors=[znc.Shuffle(elementsize=8)])
+array_case("numcodecs_shuffle_three", sample("u1", (50, 6)), (20, 6), compressors=[znc.Shuffle(elementsize=3)])
 array_case("numcodecs_shuffle_odd", sample("<f8", (10, 3)), (4, 3),
            compressors=[znc.Shuffle(elementsize=8), znc.GZip(level=1)])
 array_case("numcodecs_fletcher32_odd_length", sample("i1", (7,)), (7,), compressors=[znc.Fletcher32()])
