@@ -57,40 +57,26 @@ class ZstdCodec final : public BytesToBytesCodec {
     if (!context) return Error(ErrorCode::kInternal, name_ + ": out of memory");
     const unsigned long long content_size =
         ZSTD_getFrameContentSize(encoded.data(), encoded.size());
-    std::size_t capacity = 0;
     if (content_size == ZSTD_CONTENTSIZE_ERROR) {
       return codec_error(name_, "the data does not start with a zstd frame");
-    } else if (content_size == ZSTD_CONTENTSIZE_UNKNOWN) {
-      capacity = std::min<std::uint64_t>(max_decoded_size,
-                                         std::max<std::uint64_t>(4 * encoded.size(), 1 << 16));
-    } else if (content_size > max_decoded_size) {
+    }
+    if (content_size != ZSTD_CONTENTSIZE_UNKNOWN && content_size > max_decoded_size) {
       return codec_error(name_, "the frame holds {} bytes, more than the limit of {}", content_size,
                          max_decoded_size);
-    } else {
-      capacity = content_size;
     }
-    std::vector<std::uint8_t> out(capacity);
-    ZSTD_inBuffer input{encoded.data(), encoded.size(), 0};
-    std::size_t produced = 0;
-    while (true) {
-      ZSTD_outBuffer output{out.data(), out.size(), produced};
-      const std::size_t in_before = input.pos;
-      const std::size_t status = ZSTD_decompressStream(context.get(), &output, &input);
-      if (ZSTD_isError(status)) return corrupt(status);
-      const bool progressed = input.pos != in_before || output.pos != produced;
-      produced = output.pos;
-      if (input.pos == input.size && status == 0) break;
-      if (output.pos < output.size) {
-        if (!progressed) return codec_error(name_, "the last frame is truncated");
-        continue;
-      }
-      if (out.size() >= max_decoded_size) {
-        return codec_error(name_, "decompresses to more than {} bytes", max_decoded_size);
-      }
-      out.resize(std::min<std::uint64_t>(max_decoded_size, 2 * out.size() + 1));
+    if (content_size != ZSTD_CONTENTSIZE_UNKNOWN &&
+        ZSTD_findFrameCompressedSize(encoded.data(), encoded.size()) == encoded.size()) {
+      std::vector<std::uint8_t> out(content_size);
+      FLOE_RETURN_IF_ERROR(decode_into(encoded, out));
+      return out;
     }
-    out.resize(produced);
-    return out;
+    // Streamed or several frames: decode into an uninitialized buffer of the limit (pages that are
+    // not written are never touched), the output itself serving as the window, so a frame's
+    // declared window size costs no memory.
+    ScratchBuffer buffer(max_decoded_size);
+    ZSTD_DCtx_setParameter(context.get(), ZSTD_d_stableOutBuffer, 1);
+    FLOE_ASSIGN_OR_RETURN(std::size_t produced, stream(context.get(), encoded, buffer.span()));
+    return std::vector<std::uint8_t>(buffer.span().begin(), buffer.span().begin() + produced);
   }
 
  private:
@@ -107,7 +93,7 @@ class ZstdCodec final : public BytesToBytesCodec {
       if (input.pos == input.size && status == 0) return output.pos;
       if (input.pos == in_before && output.pos == out_before) {
         if (output.pos == output.size) {
-          return codec_error(name_, "decompresses to more than the expected {} bytes", out.size());
+          return codec_error(name_, "decompresses to more than {} bytes", out.size());
         }
         return codec_error(name_, "the last frame is truncated");
       }
