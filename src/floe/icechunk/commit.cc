@@ -15,22 +15,32 @@ namespace {
 
 
 
-// Writes one array's refs into manifests of at most `max_refs` refs, cut only between slabs of the first
-// dimension so that the extents of the manifests never overlap.
-class SplitManifestWriter {
+// Writes the refs of a commit's arrays (in node id order, as manifests require) into manifests of at most
+// `max_refs` refs. Small arrays share a manifest; a large array is cut only between slabs of its first dimension,
+// so the extents of one array's manifests never overlap. Each array gets a ManifestRef per manifest it is in.
+class ManifestWriter {
  public:
-  SplitManifestWriter(Repository& repository, const Id8& node, std::uint32_t ndim, std::uint64_t max_refs,
-                      const std::optional<std::vector<std::uint8_t>>& dictionary)
-      : repository_(repository), node_(node), ndim_(ndim), max_refs_(std::max<std::uint64_t>(max_refs, 1)),
-        dictionary_(dictionary) {}
+  ManifestWriter(Repository& repository, std::uint64_t max_refs,
+                 const std::optional<std::vector<std::uint8_t>>& dictionary)
+      : repository_(repository), max_refs_(std::max<std::uint64_t>(max_refs, 1)), dictionary_(dictionary) {}
+
+  void begin_array(const Id8& node, std::uint32_t ndim) {
+    node_ = node;
+    ndim_ = ndim;
+    in_builder_ = false;
+    array_manifests_.clear();
+  }
 
   Status add(const ChunkRefView& ref) {
     const std::uint32_t slab = ndim_ == 0 ? 0 : ref.index[0];
-    if (builder_ && builder_->num_refs() >= max_refs_ && slab != last_slab_) FLOE_RETURN_IF_ERROR(flush());
+    if (in_builder_ && builder_->num_refs() >= max_refs_ && slab != last_slab_) FLOE_RETURN_IF_ERROR(flush());
     if (!builder_) {
       current_id_ = random_id12();
       builder_.emplace(current_id_, ManifestBuilderOptions{.zstd_level = 3, .location_dictionary = dictionary_});
+    }
+    if (!in_builder_) {
       FLOE_RETURN_IF_ERROR(builder_->begin_array(node_));
+      in_builder_ = true;
       low_.assign(ndim_, 0xffffffffu);
       high_.assign(ndim_, 0);
     }
@@ -42,9 +52,18 @@ class SplitManifestWriter {
     return builder_->add_ref(ref);
   }
 
+  // The manifests of the array just written; the shared manifest stays open for the next array unless full.
+  Result<std::vector<ManifestRef>> end_array() {
+    FLOE_RETURN_IF_ERROR(close_array());
+    if (builder_ && builder_->num_refs() >= max_refs_) FLOE_RETURN_IF_ERROR(flush());
+    return std::move(array_manifests_);
+  }
+
+  // Writes the open manifest. The refs of arrays already ended point at it by id; they are valid once it is
+  // stored, which happens before the snapshot that lists them.
   Status flush() {
+    FLOE_RETURN_IF_ERROR(close_array());
     if (!builder_) return ok_status();
-    FLOE_RETURN_IF_ERROR(builder_->end_array());
     const std::uint64_t refs = builder_->num_refs();
     FLOE_ASSIGN_OR_RETURN(Bytes file, builder_->finish());
     builder_.reset();
@@ -52,25 +71,33 @@ class SplitManifestWriter {
     const std::uint64_t size = file.size();
     Result<io::PutResult> put = repository_.store().put(key, std::move(file));
     if (!put.ok()) return std::move(put).error().add_context("writing manifest " + repository_.store().url_for(key));
-    ManifestRef ref{.manifest_id = current_id_, .extents = {}};
-    for (std::uint32_t i = 0; i < ndim_; ++i) ref.extents.push_back(ChunkExtent{low_[i], high_[i]});
-    manifests.push_back(std::move(ref));
     files.push_back(ManifestFileInfo{.id = current_id_, .size_bytes = size,
                                      .num_chunk_refs = static_cast<std::uint32_t>(refs)});
     return ok_status();
   }
 
-  std::vector<ManifestRef> manifests;
   std::vector<ManifestFileInfo> files;
 
  private:
+  Status close_array() {
+    if (!in_builder_) return ok_status();
+    FLOE_RETURN_IF_ERROR(builder_->end_array());
+    in_builder_ = false;
+    ManifestRef ref{.manifest_id = current_id_, .extents = {}};
+    for (std::uint32_t i = 0; i < ndim_; ++i) ref.extents.push_back(ChunkExtent{low_[i], high_[i]});
+    array_manifests_.push_back(std::move(ref));
+    return ok_status();
+  }
+
   Repository& repository_;
-  Id8 node_;
-  std::uint32_t ndim_;
   std::uint64_t max_refs_;
   const std::optional<std::vector<std::uint8_t>>& dictionary_;
   std::optional<ManifestBuilder> builder_;
   Id12 current_id_{};
+  Id8 node_{};
+  std::uint32_t ndim_ = 0;
+  bool in_builder_ = false;
+  std::vector<ManifestRef> array_manifests_;
   std::vector<std::uint32_t> low_, high_;
   std::uint32_t last_slab_ = 0;
 };
@@ -169,6 +196,7 @@ static Result<Snapshot> materialize(Repository& repository, ChangeSet& changes, 
 
   std::map<Id12, ManifestFileInfo> files;
   for (const ManifestFileInfo& info : base.manifest_files) files[info.id] = info;
+  ManifestWriter writer(repository, repository.write_options().max_refs_per_manifest, dictionary);
   for (auto& [id, array] : changes.chunks) {
     auto node_it = by_id.find(id);
     if (node_it == by_id.end() || array.count() == 0) continue;
@@ -179,8 +207,7 @@ static Result<Snapshot> materialize(Repository& repository, ChangeSet& changes, 
                         node.path);
     }
     FLOE_ASSIGN_OR_RETURN(std::vector<PackedRef> old, existing_refs(repository, changes, base, node, grid));
-    SplitManifestWriter writer(repository, id, grid.ndim(), repository.write_options().max_refs_per_manifest,
-                               dictionary);
+    writer.begin_array(id, grid.ndim());
     std::vector<std::uint32_t> coords(std::max<std::uint32_t>(grid.ndim(), 1));
     auto emit = [&](const PackedRef& ref) { return writer.add(changes.view(ref, grid, coords.data())); };
     size_t next_old = 0;
@@ -194,10 +221,10 @@ static Result<Snapshot> materialize(Repository& repository, ChangeSet& changes, 
     });
     FLOE_RETURN_IF_ERROR(merged);
     while (next_old < old.size()) FLOE_RETURN_IF_ERROR(emit(old[next_old++]));
-    FLOE_RETURN_IF_ERROR(writer.flush());
-    node.manifests = std::move(writer.manifests);
-    for (const ManifestFileInfo& info : writer.files) files[info.id] = info;
+    FLOE_ASSIGN_OR_RETURN(node.manifests, writer.end_array());
   }
+  FLOE_RETURN_IF_ERROR(writer.flush());
+  for (const ManifestFileInfo& info : writer.files) files[info.id] = info;
 
   Snapshot snapshot;
   snapshot.spec_version = 2;
