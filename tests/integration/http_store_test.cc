@@ -52,6 +52,26 @@ TEST_F(HttpStoreTest, RangedAndWholeReadsAndHead) {
   EXPECT_EQ(stale.error().code(), ErrorCode::kPreconditionFailed);
 }
 
+// One ranged GET gives the first bytes and what a HEAD would: the size from Content-Range, the ETag.
+TEST_F(HttpStoreTest, PrefixReadBringsTheSizeAndEtag) {
+  HttpStore store(transport_, var("FLOE_TEST_HTTP_ENDPOINT"));
+  std::string key = directory_ + "/data.bin";
+  auto head = store.head(key);
+  ASSERT_TRUE(head.ok()) << head.error().to_string();
+  auto prefix = store.read_prefix(key, 5000);
+  ASSERT_TRUE(prefix.ok()) << prefix.error().to_string();
+  EXPECT_EQ(prefix->bytes.view(), content_.substr(0, 5000));
+  EXPECT_EQ(prefix->meta.size, content_.size());
+  EXPECT_EQ(prefix->meta.etag, head->etag);
+  auto whole = store.read_prefix(key, content_.size() + 12345);  // larger than the object
+  ASSERT_TRUE(whole.ok()) << whole.error().to_string();
+  EXPECT_EQ(whole->bytes.view(), content_);
+  EXPECT_EQ(whole->meta.size, content_.size());
+  auto missing = store.read_prefix(directory_ + "/nope.nc", 5000);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(HttpStoreTest, MissingAndForbiddenAreNamed) {
   HttpStore store(transport_, var("FLOE_TEST_HTTP_ENDPOINT"));
   auto missing = store.get(directory_ + "/nope.nc");

@@ -79,6 +79,34 @@ TEST_F(S3StoreTest, BatchedRangedReadsMatchTheObject) {
   EXPECT_NE(past_end[0].error().message().find("past the end"), std::string::npos);
 }
 
+// One ranged GET gives the first bytes and what a HEAD would: the size from Content-Range, the ETag; a smaller
+// object comes whole, an empty one has size 0, a missing one is named.
+TEST_F(S3StoreTest, PrefixReadBringsTheSizeAndEtag) {
+  auto store = fresh_bucket(name());
+  std::string data = pattern_bytes(300000, 3);
+  auto put = store->put("obj.bin", Bytes::from_string(std::string(data)));
+  ASSERT_TRUE(put.ok()) << put.error().to_string();
+  auto prefix = store->read_prefix("obj.bin", 65536);
+  ASSERT_TRUE(prefix.ok()) << prefix.error().to_string();
+  EXPECT_EQ(prefix->bytes.view(), data.substr(0, 65536));
+  EXPECT_EQ(prefix->meta.size, data.size());
+  EXPECT_EQ(prefix->meta.etag, put->etag);
+  EXPECT_TRUE(prefix->meta.last_modified.has_value());
+  auto whole = store->read_prefix("obj.bin", 1 << 20);
+  ASSERT_TRUE(whole.ok()) << whole.error().to_string();
+  EXPECT_EQ(whole->bytes.view(), data);
+  EXPECT_EQ(whole->meta.size, data.size());
+  ASSERT_TRUE(store->put("empty.bin", Bytes()).ok());
+  auto empty = store->read_prefix("empty.bin", 4096);
+  ASSERT_TRUE(empty.ok()) << empty.error().to_string();
+  EXPECT_EQ(empty->meta.size, 0u);
+  EXPECT_TRUE(empty->bytes.empty());
+  auto missing = store->read_prefix("absent.bin", 4096);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message().find("s3://" + store->options().bucket + "/absent.bin"), std::string::npos);
+}
+
 TEST_F(S3StoreTest, ListsMoreThanOnePageWithContinuation) {
   auto store = fresh_bucket(name());
   constexpr int kKeys = 1050;

@@ -37,6 +37,7 @@ struct VirtualizeArguments {
   std::vector<std::string> containers;
   uint64_t max_chunk_bytes = 64ull << 20;
   uint64_t metadata_block_size = 256 * 1024;
+  uint64_t first_read_bytes = 1 << 20;
   size_t jobs = 0;
 };
 
@@ -45,7 +46,7 @@ struct SourceFile {
   std::string key;
   std::string location;  // URL written into chunk references
   io::ObjectMeta meta;
-  bool listed = false;  // size and etag came from a glob's listing, not a HEAD
+  bool listed = false;  // size and etag came from a glob's listing; otherwise from the first read
 };
 
 // "file:///abs/path" for local paths, the URL itself otherwise.
@@ -63,7 +64,8 @@ std::string scheme_prefix_of(std::string_view location) {
   return scheme_end == std::string_view::npos ? "" : std::string(location.substr(0, scheme_end + 3));
 }
 
-// Every source file, globs expanded (sorted), duplicates kept out, each with its size and etag.
+// Every source file, globs expanded (sorted), duplicates kept out; listed ones with their size and etag (the
+// others learn theirs from their first read, which needs no HEAD).
 Result<std::vector<SourceFile>> expand_sources(io::StoreRegistry& registry, const std::vector<std::string>& sources) {
   std::vector<SourceFile> files;
   for (const std::string& source : sources) {
@@ -81,9 +83,7 @@ Result<std::vector<SourceFile>> expand_sources(io::StoreRegistry& registry, cons
       }
       continue;
     }
-    auto meta = resolved.store->head(resolved.key);
-    if (!meta.ok()) return std::move(meta).error().add_context(fmt::format("source {}", source));
-    files.push_back({resolved.store, resolved.key, location, std::move(meta).value()});
+    files.push_back({resolved.store, resolved.key, location, io::ObjectMeta{.key = resolved.key}});
   }
   std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.location < b.location; });
   files.erase(std::unique(files.begin(), files.end(),
@@ -164,7 +164,9 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
 
   io::FetchScheduler scheduler;
   io::BlockCache cache(scheduler, {.block_size = arguments.metadata_block_size, .budget_bytes = 256ull << 20});
-  for (const SourceFile& file : files) cache.set_object_size(file.store.get(), file.key, file.meta.size);
+  for (const SourceFile& file : files) {
+    if (file.listed) cache.set_object_meta(file.store.get(), file.key, file.meta);
+  }
 
   // Parse every file (metadata only), a bounded number at a time.
   const virt::ParseOptions parse_options{.max_chunk_bytes = arguments.max_chunk_bytes};
@@ -175,8 +177,15 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
                                                           : ProgressReporter::Mode::kAuto);
     ThreadPool pool(arguments.jobs ? arguments.jobs : std::min<size_t>(files.size(), 16));
     pool.parallel_for(files.size(), [&](size_t i) {
-      formats::Source source{files[i].store.get(), files[i].key, files[i].location};
-      parsed[i] = formats::open_virtual(cache, source, format, parse_options);
+      // The first read brings the file's size and ETag (for the references' checksums) with its first bytes.
+      auto meta = cache.open(files[i].store.get(), files[i].key, arguments.first_read_bytes);
+      if (!meta.ok()) {
+        parsed[i] = std::move(meta).error().add_context(fmt::format("source {}", files[i].location));
+      } else {
+        if (!files[i].listed) files[i].meta = std::move(meta).value();
+        formats::Source source{files[i].store.get(), files[i].key, files[i].location};
+        parsed[i] = formats::open_virtual(cache, source, format, parse_options);
+      }
       progress.advance();
     });
     progress.finish();
@@ -252,8 +261,7 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
                  {"requests", {{"metadata_gets", stats.requests},
                                {"metadata_bytes", stats.bytes_fetched},
                                {"metadata_rounds", stats.fetch_rounds},
-                               {"heads", std::count_if(files.begin(), files.end(),
-                                                       [](const SourceFile& file) { return !file.listed; })}}},
+                               {"heads", stats.heads}}},
                  {"seconds", seconds}};
     fmt::print("{}\n", summary.dump(2, ' ', false, Json::error_handler_t::replace));
     return ok_status();
@@ -290,6 +298,8 @@ void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<
                       "Contiguous data is cut into virtual chunks of at most this many bytes");
   command->add_option("--metadata-block-size", arguments->metadata_block_size,
                       "Bytes per metadata read (paged HDF5 files use their page size)");
+  command->add_option("--first-read-size", arguments->first_read_bytes,
+                      "Bytes read first from each file, with its size and ETag (default 1 MiB, whole blocks)");
   command->add_option("--jobs", arguments->jobs, "Files parsed at once (default min(files, 16))");
   command->callback([&global, arguments, &run] {
     run = [&global, arguments] {

@@ -1,7 +1,9 @@
-// Block lookup, batched filling, assembly of reads from blocks, and LRU eviction.
+// Block lookup across block-size grids, batched filling, first reads without a HEAD, assembly of reads from
+// blocks, and LRU eviction.
 #include "floe/io/block_cache.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace floe::io {
@@ -15,36 +17,75 @@ Result<uint64_t> BlockCache::object_size(ObjectStore* store, std::string_view ke
   {
     std::lock_guard lock(mutex_);
     auto it = objects_.find(ObjectKey{store, std::string(key)});
-    if (it != objects_.end() && it->second.size_known) return it->second.size;
+    if (it != objects_.end() && it->second.size_known) return it->second.meta.size;
   }
   FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, store->head(key));
   {
     std::lock_guard lock(mutex_);
     ++stats_.heads;
   }
-  set_object_size(store, key, meta.size);
-  return meta.size;
+  uint64_t size = meta.size;
+  set_object_meta(store, key, std::move(meta));
+  return size;
 }
 
 void BlockCache::set_object_size(ObjectStore* store, std::string_view key, uint64_t size) {
   std::lock_guard lock(mutex_);
   ObjectState& state = objects_[ObjectKey{store, std::string(key)}];
-  state.size = size;
+  state.meta.size = size;
   state.size_known = true;
+}
+
+void BlockCache::set_object_meta(ObjectStore* store, std::string_view key, ObjectMeta meta) {
+  std::lock_guard lock(mutex_);
+  ObjectState& state = objects_[ObjectKey{store, std::string(key)}];
+  state.meta = std::move(meta);
+  state.size_known = true;
+}
+
+Result<ObjectMeta> BlockCache::open(ObjectStore* store, std::string_view key, uint64_t length) {
+  uint64_t block_size = 0;
+  std::optional<ObjectMeta> known;
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = objects_.try_emplace(ObjectKey{store, std::string(key)});
+    block_size = block_size_of(it->second);
+    if (it->second.size_known) known = it->second.meta;
+  }
+  const uint64_t rounded = std::max<uint64_t>(1, (length + block_size - 1) / block_size) * block_size;
+  if (known) {
+    uint64_t first = std::min(rounded, known->size);
+    if (first > 0) FLOE_RETURN_IF_ERROR(read_one(store, key, 0, first));
+    return *known;
+  }
+  FLOE_ASSIGN_OR_RETURN(PrefixRead prefix, store->read_prefix(key, rounded));
+  if (prefix.meta.size < prefix.bytes.size()) {
+    return make_error(ErrorCode::kIo, "{}: the server sent {} bytes of an object it says has {}",
+                      store->url_for(key), prefix.bytes.size(), prefix.meta.size);
+  }
+  std::lock_guard lock(mutex_);
+  ++stats_.fetch_rounds;
+  ++stats_.requests;
+  stats_.bytes_fetched += prefix.bytes.size();
+  auto it = objects_.find(ObjectKey{store, std::string(key)});
+  ObjectState& state = it->second;
+  state.meta = prefix.meta;
+  state.size_known = true;
+  // Whole blocks only, and the object's last block (shorter) when the prefix reaches the end.
+  for (uint64_t start = 0, index = 0; start < prefix.bytes.size(); start += block_size, ++index) {
+    uint64_t available = prefix.bytes.size() - start;
+    uint64_t expected = std::min(block_size, prefix.meta.size - start);
+    if (available < expected) break;
+    ++stats_.misses;
+    insert_locked(state, BlockId{&it->first, block_size, index}, prefix.bytes.slice(start, expected));
+  }
+  evict_locked();
+  return state.meta;
 }
 
 void BlockCache::set_block_size(ObjectStore* store, std::string_view key, uint64_t block_size) {
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = objects_.try_emplace(ObjectKey{store, std::string(key)});
-  ObjectState& state = it->second;
-  if (state.block_size == block_size) return;
-  for (auto& [index, position] : state.blocks) {
-    stats_.resident_bytes -= data_[*position].size();
-    data_.erase(*position);
-    lru_.erase(position);
-  }
-  state.blocks.clear();
-  state.block_size = block_size;
+  objects_[ObjectKey{store, std::string(key)}].block_size = block_size;
 }
 
 BlockCacheStats BlockCache::stats() const {
@@ -52,22 +93,26 @@ BlockCacheStats BlockCache::stats() const {
   return stats_;
 }
 
-void BlockCache::insert_locked(ObjectState& state, const ObjectKey* object, uint64_t index, Bytes data) {
-  if (state.blocks.count(index)) return;
-  lru_.emplace_front(object, index);
-  state.blocks[index] = lru_.begin();
+void BlockCache::insert_locked(ObjectState& state, BlockId id, Bytes data) {
+  auto& grid = state.grids[id.block_size];
+  if (grid.count(id.index)) return;
+  lru_.push_front(id);
+  grid[id.index] = lru_.begin();
   stats_.resident_bytes += data.size();
-  data_[{object, index}] = std::move(data);
+  data_[id] = std::move(data);
 }
 
 void BlockCache::evict_locked() {
   while (stats_.resident_bytes > options_.budget_bytes && !lru_.empty()) {
-    auto [object, index] = lru_.back();
+    BlockId id = lru_.back();
     lru_.pop_back();
-    auto it = data_.find({object, index});
+    auto it = data_.find(id);
     stats_.resident_bytes -= it->second.size();
     data_.erase(it);
-    objects_.find(*object)->second.blocks.erase(index);
+    ObjectState& state = objects_.find(*id.object)->second;
+    auto grid = state.grids.find(id.block_size);
+    grid->second.erase(id.index);
+    if (grid->second.empty() && id.block_size != block_size_of(state)) state.grids.erase(grid);
     ++stats_.evictions;
   }
 }
@@ -95,7 +140,8 @@ std::vector<Result<Bytes>> BlockCache::read(std::span<const Read> reads) {
     }
   }
 
-  // Which blocks each read needs, and which of those are missing.
+  // Which blocks each read needs: those of an earlier grid when they are all resident, else those of the
+  // current grid, fetching the missing ones.
   struct Need {
     const ObjectKey* object;
     uint64_t block_size;
@@ -103,38 +149,51 @@ std::vector<Result<Bytes>> BlockCache::read(std::span<const Read> reads) {
     uint64_t last;
   };
   std::vector<Need> needs(reads.size());
-  std::map<std::pair<const ObjectKey*, uint64_t>, Bytes> local;  // blocks pinned for this call
+  std::map<BlockId, Bytes> local;  // blocks pinned for this call
   std::vector<FetchRequest> fetches;
-  std::vector<std::pair<const ObjectKey*, uint64_t>> fetched_ids;
+  std::vector<BlockId> fetched_ids;
   {
     std::lock_guard lock(mutex_);
-    std::set<std::pair<const ObjectKey*, uint64_t>> requested;
+    std::set<BlockId> requested;
     for (size_t i = 0; i < reads.size(); ++i) {
       if (failed[i] || reads[i].length == 0) continue;
       auto it = objects_.find(ObjectKey{reads[i].store, reads[i].key});
       const ObjectKey* object = &it->first;
       ObjectState& state = it->second;
-      uint64_t block_size = state.block_size ? state.block_size : options_.block_size;
-      needs[i] = {object, block_size, reads[i].offset / block_size,
-                  (reads[i].offset + reads[i].length - 1) / block_size};
-      for (uint64_t b = needs[i].first; b <= needs[i].last; ++b) {
-        auto found = state.blocks.find(b);
-        if (found != state.blocks.end()) {
+      const uint64_t current = block_size_of(state);
+      const uint64_t end = reads[i].offset + reads[i].length;
+      needs[i] = {object, current, reads[i].offset / current, (end - 1) / current};
+      for (const auto& [grid_size, grid] : state.grids) {
+        if (grid_size == current) continue;
+        uint64_t first = reads[i].offset / grid_size, last = (end - 1) / grid_size;
+        bool covered = true;
+        for (uint64_t b = first; b <= last && covered; ++b) covered = grid.count(b) > 0;
+        if (covered) {
+          needs[i] = {object, grid_size, first, last};
+          break;
+        }
+      }
+      const Need& need = needs[i];
+      auto& grid = state.grids[need.block_size];
+      for (uint64_t b = need.first; b <= need.last; ++b) {
+        BlockId id{object, need.block_size, b};
+        auto found = grid.find(b);
+        if (found != grid.end()) {
           lru_.splice(lru_.begin(), lru_, found->second);
-          local[{object, b}] = data_[{object, b}];
+          local[id] = data_[id];
           ++stats_.hits;
           continue;
         }
-        if (!requested.insert({object, b}).second) continue;
-        uint64_t start = b * block_size;
-        uint64_t length = std::min(block_size, sizes[i] - start);
+        if (!requested.insert(id).second) continue;
+        uint64_t start = b * need.block_size;
+        uint64_t length = std::min(need.block_size, sizes[i] - start);
         fetches.push_back(FetchRequest{reads[i].store, reads[i].key, start, length, nullptr});
-        fetched_ids.emplace_back(object, b);
+        fetched_ids.push_back(id);
       }
     }
   }
 
-  std::map<std::pair<const ObjectKey*, uint64_t>, Error> fetch_errors;
+  std::map<BlockId, Error> fetch_errors;
   if (!fetches.empty()) {
     FetchStats fetch_stats;
     std::vector<Result<Bytes>> blocks = scheduler_.fetch(fetches, &fetch_stats);
@@ -143,14 +202,14 @@ std::vector<Result<Bytes>> BlockCache::read(std::span<const Read> reads) {
     stats_.requests += fetch_stats.physical_requests;
     stats_.bytes_fetched += fetch_stats.bytes_fetched;
     for (size_t f = 0; f < blocks.size(); ++f) {
-      auto id = fetched_ids[f];
+      const BlockId& id = fetched_ids[f];
       if (!blocks[f].ok()) {
         fetch_errors.emplace(id, blocks[f].error());
         continue;
       }
       ++stats_.misses;
       local[id] = *blocks[f];
-      insert_locked(objects_.find(*id.first)->second, id.first, id.second, *blocks[f]);
+      insert_locked(objects_.find(*id.object)->second, id, *blocks[f]);
     }
     evict_locked();
   }
@@ -160,13 +219,14 @@ std::vector<Result<Bytes>> BlockCache::read(std::span<const Read> reads) {
     const Need& need = needs[i];
     std::vector<Bytes> pieces;
     for (uint64_t b = need.first; b <= need.last; ++b) {
-      auto error = fetch_errors.find({need.object, b});
+      BlockId id{need.object, need.block_size, b};
+      auto error = fetch_errors.find(id);
       if (error != fetch_errors.end()) {
         results[i] = Error(error->second);
         pieces.clear();
         break;
       }
-      const Bytes& block = local[{need.object, b}];
+      const Bytes& block = local[id];
       uint64_t block_start = b * need.block_size;
       uint64_t from = std::max(reads[i].offset, block_start) - block_start;
       uint64_t to = std::min(reads[i].offset + reads[i].length, block_start + block.size()) - block_start;

@@ -246,6 +246,65 @@ std::vector<Status> execute_range_reads(HttpTransport& transport, std::span<cons
   return statuses;
 }
 
+Result<PrefixRead> execute_prefix_read(HttpTransport& transport, std::string_view key, uint64_t max_length,
+                                       const std::function<HttpRequest(int attempt)>& build, std::string_view what,
+                                       const RetryPolicy& policy, RetryStats* stats) {
+  if (max_length == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: a prefix read needs a length above 0", what);
+  }
+  auto make = [&](size_t, int attempt) {
+    HttpRequest request = build(attempt);
+    request.headers.emplace_back("Range", fmt::format("bytes=0-{}", max_length - 1));
+    request.max_body_bytes = max_length;
+    return request;
+  };
+  auto classify = [](size_t, const HttpOutcome& outcome) {
+    if (outcome.completed() && outcome.response.status == 206) {
+      auto header = outcome.response.header("content-range");
+      auto range = header ? parse_content_range(*header) : std::nullopt;
+      if (range && outcome.response.body_bytes != range->last - range->first + 1) return Verdict::kRetry;
+      return Verdict::kAccept;
+    }
+    return default_classification(outcome);
+  };
+  RetryStats local_stats;
+  std::vector<HttpOutcome> outcomes = execute_with_retries(transport, 1, make, classify, policy, &local_stats);
+  if (stats) stats->retries += local_stats.retries;
+  HttpOutcome& outcome = outcomes.front();
+  const std::string described = fmt::format("{} bytes=0-{}", what, max_length - 1);
+  const int attempts = 1 + static_cast<int>(local_stats.retries);
+  PrefixRead prefix;
+  if (outcome.completed() && outcome.response.status == 416) {
+    prefix.meta.key = std::string(key);  // an empty object has no first byte to send
+    return prefix;
+  }
+  if (!outcome.completed() || (outcome.response.status != 206 && outcome.response.status != 200)) {
+    if (outcome.body_overflow) {
+      return make_error(ErrorCode::kIo, "{}: the server ignored the Range header and sent more than {} bytes",
+                        described, max_length);
+    }
+    return error_from_outcome(outcome, described, attempts);
+  }
+  prefix.meta = object_meta_from_response(outcome.response, key);
+  if (outcome.response.status == 206) {
+    auto header = outcome.response.header("content-range");
+    auto range = header ? parse_content_range(*header) : std::nullopt;
+    if (!range || range->first != 0 || range->total < 0) {
+      return make_error(ErrorCode::kIo, "{}: 206 response without a Content-Range naming the object size ('{}')",
+                        described, header.value_or(""));
+    }
+    if (outcome.response.body_bytes != range->last + 1) {
+      return make_error(ErrorCode::kIo, "{}: short body: {} of {} bytes arrived", described,
+                        outcome.response.body_bytes, range->last + 1);
+    }
+    prefix.meta.size = static_cast<uint64_t>(range->total);
+  } else {
+    prefix.meta.size = outcome.response.body_bytes;  // 200: the whole object (it fit in max_length)
+  }
+  prefix.bytes = std::move(outcome.response.body);
+  return prefix;
+}
+
 std::string strip_etag_quotes(std::string_view etag) {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
   return std::string(etag);

@@ -63,6 +63,13 @@ std::vector<Status> execute_range_reads(HttpTransport& transport, std::span<cons
                                         const std::function<std::string(const RangeRead&)>& describe,
                                         const RetryPolicy& policy, RetryStats* stats = nullptr);
 
+// The first `max_length` bytes of an object and its metadata from one ranged GET (`build` makes the request
+// without the Range header): the size comes from the 206's Content-Range, or is the body's length when the
+// server sends the whole (small) object with 200; an empty object (416) has size 0. `what` names it in errors.
+Result<PrefixRead> execute_prefix_read(HttpTransport& transport, std::string_view key, uint64_t max_length,
+                                       const std::function<HttpRequest(int attempt)>& build, std::string_view what,
+                                       const RetryPolicy& policy, RetryStats* stats = nullptr);
+
 // "bytes a-b/total" → {a, b, total}; total is -1 when '*'.
 struct ContentRange {
   uint64_t first = 0;

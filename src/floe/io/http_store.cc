@@ -74,6 +74,15 @@ Result<ObjectMeta> HttpStore::head(std::string_view key) {
   return object_meta_from_response(outcome.response, key);
 }
 
+Result<PrefixRead> HttpStore::read_prefix(std::string_view key, uint64_t max_length) {
+  RetryStats stats;
+  auto prefix = execute_prefix_read(
+      *transport_, key, max_length, [&](int) { return build("GET", key, nullptr); }, "GET " + url_for(key), retry_,
+      &stats);
+  retries_ += stats.retries;
+  return prefix;
+}
+
 Result<PutResult> HttpStore::put(std::string_view key, Bytes, const PutOptions&) {
   return make_error(ErrorCode::kUnsupported,
                     "cannot write {}: HTTP stores are read-only; write to s3:// or a local path",

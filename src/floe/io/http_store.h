@@ -21,6 +21,7 @@ class HttpStore final : public ObjectStore {
   Result<Bytes> get(std::string_view key, const GetOptions& options = {}) override;
   std::vector<Status> read_ranges_into(std::span<const RangeRead> reads) override;
   Result<ObjectMeta> head(std::string_view key) override;
+  Result<PrefixRead> read_prefix(std::string_view key, uint64_t max_length) override;
   Result<PutResult> put(std::string_view key, Bytes data, const PutOptions& options = {}) override;
   Status del(std::string_view key) override;
   Result<ListResult> list(std::string_view prefix, std::string_view delimiter = {}) override;

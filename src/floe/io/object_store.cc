@@ -1,11 +1,25 @@
 // Default implementations shared by all object stores.
 #include "floe/io/object_store.h"
 
+#include <algorithm>
+
 namespace floe::io {
 
 Result<PutResult> ObjectStore::put_multipart(std::string_view key, Bytes data, uint64_t,
                                              const PutOptions& options) {
   return put(key, std::move(data), options);
+}
+
+Result<PrefixRead> ObjectStore::read_prefix(std::string_view key, uint64_t max_length) {
+  PrefixRead prefix;
+  FLOE_ASSIGN_OR_RETURN(prefix.meta, head(key));
+  uint64_t length = std::min(max_length, prefix.meta.size);
+  if (length == 0) return prefix;
+  GetOptions options;
+  options.offset = 0;
+  options.length = length;
+  FLOE_ASSIGN_OR_RETURN(prefix.bytes, get_range(key, options));
+  return prefix;
 }
 
 Result<Bytes> ObjectStore::get_range(std::string_view key, const GetOptions& options) {

@@ -20,6 +20,12 @@ struct ObjectMeta {
   std::optional<int64_t> last_modified;  // seconds since the Unix epoch
 };
 
+// The first bytes of an object with what a HEAD would tell about it.
+struct PrefixRead {
+  Bytes bytes;      // min(size, max_length) bytes from offset 0
+  ObjectMeta meta;  // size, ETag, last modified
+};
+
 struct ListResult {
   std::vector<ObjectMeta> objects;        // sorted by key
   std::vector<std::string> common_prefixes;  // with delimiter: "dir/" entries
@@ -62,6 +68,9 @@ class ObjectStore {
   // All reads run concurrently where the store can; one status per read, in order.
   virtual std::vector<Status> read_ranges_into(std::span<const RangeRead> reads) = 0;
   virtual Result<ObjectMeta> head(std::string_view key) = 0;
+  // The first `max_length` bytes (the whole of a smaller object) and the object's size and ETag. HTTP stores
+  // make one ranged GET and take the size from its Content-Range (no HEAD); the default is a HEAD and a read.
+  virtual Result<PrefixRead> read_prefix(std::string_view key, uint64_t max_length);
   virtual Result<PutResult> put(std::string_view key, Bytes data, const PutOptions& options = {}) = 0;
   // Deleting an absent key succeeds, as in S3.
   virtual Status del(std::string_view key) = 0;

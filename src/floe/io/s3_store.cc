@@ -168,6 +168,16 @@ Result<ObjectMeta> S3Store::head(std::string_view key) {
   return object_meta_from_response(outcome.response, key);
 }
 
+Result<PrefixRead> S3Store::read_prefix(std::string_view key, uint64_t max_length) {
+  std::string object_key = full_key(key);
+  RetryStats stats;
+  auto prefix = execute_prefix_read(
+      *transport_, key, max_length, [&](int) { return build("GET", object_key, "", {}, {}); }, "GET " + url_for(key),
+      options_.retry, &stats);
+  retries_ += stats.retries;
+  return prefix;
+}
+
 std::string S3Store::format_if_match(std::string_view etag, bool quoted) const {
   std::string bare = strip_etag_quotes(etag);
   return quoted ? "\"" + bare + "\"" : bare;

@@ -173,6 +173,33 @@ def linked_scales_file(path):
         json.dump(dims, f, indent=1)
 
 
+def paged_netcdf_file(path):
+    """A netCDF-4 file after `h5repack -S PAGE -G 262144`, shaped like the benchmark's paged POP file: most
+    metadata in the first page, a little in a page near the end, the coordinates' values in the second page."""
+    import subprocess
+    source = path + ".source.nc"
+    ds = netCDF4.Dataset(source, "w", format="NETCDF4")
+    ds.createDimension("time", None)
+    ds.createDimension("lat", 40)
+    ds.createDimension("lon", 60)
+    for name, n in (("lat", 40), ("lon", 60)):
+        v = ds.createVariable(name, "f4", (name,))
+        v[:] = np.arange(n, dtype="f4")
+        v.units = "degrees"
+    t = ds.createVariable("time", "f8", ("time",))
+    t.units = "days since 2000-01-01"
+    rng = np.random.default_rng(7)
+    for i in range(12):
+        v = ds.createVariable(f"v{i:02d}", "f4", ("time", "lat", "lon"), zlib=True, chunksizes=(1, 40, 60))
+        for k in range(6):
+            v.setncattr(f"attr{k}", f"value {k} of variable {i}")
+        v[0:20] = rng.random((20, 40, 60)).astype("f4")
+    t[0:20] = np.arange(20.0)
+    ds.close()
+    subprocess.run(["h5repack", "-S", "PAGE", "-G", "262144", source, path], check=True)
+    os.remove(source)
+
+
 def main():
     if sys.argv[1] == "--describe":  # --describe OUT_DIR FILE...: expectations of existing files
         os.makedirs(sys.argv[2], exist_ok=True)
@@ -195,6 +222,7 @@ def main():
         "h5_paged.h5": lambda p: h5py_file(p, "latest", fs_strategy="page", fs_page_size=65536),
         "h5_masked.h5": masked_file,
         "nc4_linked_scales.nc": linked_scales_file,
+        "nc4_paged.nc": paged_netcdf_file,
     }
     for name, make in files.items():
         path = os.path.join(out, name)

@@ -255,6 +255,35 @@ TEST(Hdf5Virtualize, PagedFileCostsFewRequests) {
   EXPECT_LE(stats.requests, 4u);
 }
 
+// The issue-4 target for paged files (<= 3 GETs, the HEAD and the loaded coordinates included), as the CLI
+// reads them: a first read that brings the size (no HEAD), page-sized blocks after it that never fetch the
+// first read's bytes again, then the loadable arrays' ranges in one scheduler batch.
+TEST(Hdf5Virtualize, PagedNetcdfFileInThreeRequestsWithItsCoordinates) {
+  OpenFile open(read_file_bytes(fixture_dir() / "nc4_paged.nc"), 65536);
+  auto meta = open.cache.open(&open.store, "file.h5", 262144);
+  ASSERT_TRUE(meta.ok()) << meta.error().message();
+  auto dataset = virtualize(open);
+  ASSERT_TRUE(dataset.ok()) << dataset.error().message();
+  ASSERT_TRUE(virt::apply_variable_policy(*dataset, {}, {}).ok());
+  std::vector<io::FetchRequest> coordinates;
+  for (const auto& array : dataset->root.arrays) {
+    if (!array.loadable) continue;
+    for (size_t i = 0; i < array.refs.size(); ++i) {
+      coordinates.push_back({&open.store, "file.h5", array.refs.offset(i), array.refs.length(i), nullptr});
+    }
+  }
+  EXPECT_EQ(coordinates.size(), 3u) << "time, lat and lon";
+  io::FetchStats fetched;
+  for (const auto& result : open.scheduler.fetch(coordinates, &fetched)) ASSERT_TRUE(result.ok());
+  const auto stats = open.cache.stats();
+  std::printf("nc4_paged: %llu metadata requests in %llu rounds, %llu for the coordinates, %llu HEADs\n",
+              static_cast<unsigned long long>(stats.requests), static_cast<unsigned long long>(stats.fetch_rounds),
+              static_cast<unsigned long long>(fetched.physical_requests),
+              static_cast<unsigned long long>(stats.heads));
+  EXPECT_EQ(stats.heads, 0u);
+  EXPECT_LE(stats.requests + fetched.physical_requests, 3u);
+}
+
 TEST(Hdf5Virtualize, EveryTruncationIsAnError) {
   for (const char* name : {"nc4_basic.nc", "h5_earliest.h5"}) {
     std::string bytes = read_file_bytes(fixture_dir() / name);

@@ -28,6 +28,12 @@ class RecordingStore final : public ObjectStore {
     ++heads;
     return inner_.head(key);
   }
+  // One request, as HTTP stores make it (a ranged GET whose Content-Range names the size).
+  Result<PrefixRead> read_prefix(std::string_view key, uint64_t max_length) override {
+    ++prefix_reads;
+    ranges.emplace_back(0, max_length);
+    return inner_.read_prefix(key, max_length);
+  }
   Result<PutResult> put(std::string_view key, Bytes data, const PutOptions& options) override {
     return inner_.put(key, std::move(data), options);
   }
@@ -38,6 +44,7 @@ class RecordingStore final : public ObjectStore {
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   int calls = 0;
   int heads = 0;
+  int prefix_reads = 0;
 
  private:
   LocalStore& inner_;
@@ -156,6 +163,50 @@ TEST_F(FetchTest, BlockCacheEvictsToItsBudgetAndClampsTheLastBlock) {
   store_->ranges.clear();
   ASSERT_TRUE(cache.read_one(store_.get(), "data.bin", 0, 1).ok());
   EXPECT_EQ(store_->ranges.front().second, 8192u);
+}
+
+// The first read of an object brings its size (no HEAD) and stays after a switch to a larger block size (the
+// page size of a paged HDF5 file): reads it covers are not fetched again, others fetch blocks of the new size.
+TEST_F(FetchTest, BlockCacheOpenNeedsNoHeadAndKeepsItsBytesAcrossBlockSizes) {
+  FetchScheduler scheduler;
+  BlockCache cache(scheduler, BlockCacheOptions{4096, 1 << 20});
+  auto meta = cache.open(store_.get(), "data.bin", 10000);  // rounded up to 3 blocks
+  ASSERT_TRUE(meta.ok()) << meta.error().to_string();
+  EXPECT_EQ(meta->size, 1u << 20);
+  EXPECT_FALSE(meta->etag.empty());
+  EXPECT_EQ(store_->prefix_reads, 1);
+  EXPECT_EQ(store_->ranges.front().second, 3u * 4096);
+  EXPECT_EQ(cache.stats().heads, 0u);
+  EXPECT_EQ(cache.stats().requests, 1u);
+  EXPECT_EQ(cache.stats().bytes_fetched, 3u * 4096);
+
+  cache.set_block_size(store_.get(), "data.bin", 65536);
+  store_->ranges.clear();
+  auto covered = cache.read_one(store_.get(), "data.bin", 100, 12000);  // inside the first 12288 bytes
+  ASSERT_TRUE(covered.ok());
+  EXPECT_EQ(covered->view(), expected(100, 12000));
+  EXPECT_TRUE(store_->ranges.empty()) << "the opened bytes were fetched again";
+  auto beyond = cache.read_one(store_.get(), "data.bin", 12000, 1000);  // past them: one 64 KiB block
+  ASSERT_TRUE(beyond.ok());
+  EXPECT_EQ(beyond->view(), expected(12000, 1000));
+  ASSERT_EQ(store_->ranges.size(), 1u);
+  EXPECT_EQ(store_->ranges[0], (std::pair<uint64_t, uint64_t>{0, 65536}));
+  auto page = cache.read_one(store_.get(), "data.bin", 70000, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->view(), expected(70000, 10));
+  EXPECT_EQ(store_->ranges.back(), (std::pair<uint64_t, uint64_t>{65536, 65536}));
+  EXPECT_EQ(store_->heads, 0);
+  EXPECT_EQ(cache.stats().requests, 3u);
+
+  // An object smaller than the first read is read whole; one whose size is known is read through the blocks.
+  ASSERT_TRUE(local_->put("small.bin", Bytes::from_string("tiny")).ok());
+  auto small = cache.open(store_.get(), "small.bin", 10000);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->size, 4u);
+  EXPECT_EQ(cache.read_one(store_.get(), "small.bin", 1, 3)->view(), "iny");
+  auto missing = cache.open(store_.get(), "absent.bin", 10000);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
 }
 
 TEST(StoreRegistry, LongestPrefixWins) {
