@@ -278,6 +278,16 @@ void check_against_libnetcdf(const fs::path& path, const virt::VirtualDataset& d
   ASSERT_EQ(nc_inq_nvars(ncid, &variables), NC_NOERR);
   EXPECT_EQ(dataset.root.arrays.size(), static_cast<size_t>(variables));
   check_attributes(ncid, NC_GLOBAL, dataset.root.attributes);
+  // The record dimension is the unlimited one (the default to join files along).
+  int unlimited = -1;
+  ASSERT_EQ(nc_inq_unlimdim(ncid, &unlimited), NC_NOERR);
+  if (unlimited < 0) {
+    EXPECT_TRUE(dataset.unlimited_dims.empty());
+  } else {
+    char name[NC_MAX_NAME + 1] = {};
+    ASSERT_EQ(nc_inq_dimname(ncid, unlimited, name), NC_NOERR);
+    EXPECT_EQ(dataset.unlimited_dims, std::vector<std::string>{name});
+  }
   for (const virt::VirtualArray& array : dataset.root.arrays) {
     SCOPED_TRACE("variable " + array.name);
     int varid = 0;

@@ -289,6 +289,10 @@ Result<virt::VirtualDataset> virtualize_netcdf3(io::BlockCache& cache, io::Objec
   virt::VirtualDataset dataset;
   dataset.source_url = url;
   dataset.root.attributes = attributes_json(header.attributes);
+  // The record dimension (length 0 in the header) is the unlimited one: files join along it by default.
+  for (const Dimension& dimension : header.dimensions) {
+    if (dimension.length == 0) dataset.unlimited_dims.push_back(dimension.name);
+  }
   dataset.root.arrays.reserve(header.variables.size());
   for (size_t v = 0; v < header.variables.size(); ++v) {
     const Variable& variable = header.variables[v];
