@@ -31,8 +31,9 @@ class CodecPipeline {
   // Non-null when the array -> bytes codec is sharding_indexed.
   const ShardingCodec* sharding() const;
   // True when the stored chunk is the shard itself, so its index and inner chunks can be fetched by
-  // range. False when a bytes -> bytes codec follows sharding_indexed (zarr-python 3 adds zstd
-  // there by default unless compressors=None): then the whole shard must be fetched and decoded.
+  // range. False when a bytes -> bytes codec follows sharding_indexed (zarr-python 3 adds its
+  // default zstd there when a ShardingCodec is passed as serializer without compressors=None): then
+  // the whole shard must be fetched and decoded.
   bool shard_ranges_readable() const { return sharding() != nullptr && bytes_to_bytes_.empty(); }
   // "bytes(little) | numcodecs.shuffle(4) | numcodecs.zlib", in encoding order.
   std::string describe() const;
