@@ -16,6 +16,7 @@ struct Span {
   const GetOptions* preconditions;
   uint64_t start;
   uint64_t end;  // exclusive
+  uint64_t wanted;  // bytes some request asked for (the rest are gaps)
   std::vector<size_t> members;
   std::shared_ptr<std::byte[]> buffer;
   std::optional<Error> error;
@@ -50,16 +51,23 @@ std::vector<Result<Bytes>> FetchScheduler::fetch(std::span<const FetchRequest> r
       Span& last = spans.back();
       bool same_object = last.store == request.store && *last.key == request.key &&
                          last.preconditions == request.preconditions;
+      bool overlaps = request.offset < last.end;
       bool near = request.offset <= last.end + options_.coalesce_gap;
       bool fits = std::max(last.end, end) - last.start <= options_.max_request_bytes;
-      if (same_object && near && (fits || request.offset < last.end)) {
+      uint64_t gap = overlaps ? 0 : request.offset - last.end;
+      uint64_t wanted = last.wanted + (end > last.end ? end - std::max(request.offset, last.end) : 0);
+      uint64_t waste = std::max(last.end, end) - last.start - wanted;
+      bool worth = gap <= options_.free_gap ||
+                   static_cast<double>(waste) <= options_.max_waste_ratio * static_cast<double>(wanted);
+      if (same_object && ((near && fits && worth) || overlaps)) {
         last.end = std::max(last.end, end);
+        last.wanted = wanted;
         last.members.push_back(index);
         continue;
       }
     }
-    spans.push_back(Span{request.store, &request.key, request.preconditions, request.offset, end, {index},
-                         nullptr, std::nullopt});
+    spans.push_back(Span{request.store, &request.key, request.preconditions, request.offset, end,
+                         request.length, {index}, nullptr, std::nullopt});
   }
 
   // Allocate each span once; split it into reads of at most max_request_bytes that write into it.

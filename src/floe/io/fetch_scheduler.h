@@ -24,6 +24,11 @@ struct FetchRequest {
 struct FetchOptions {
   uint64_t coalesce_gap = 64 * 1024;       // merge neighbours separated by at most this many bytes
   uint64_t max_request_bytes = 16ull << 20;  // never merge beyond, and split single ranges above
+  // A merge must also keep the merged read's gap bytes within this multiple of the bytes asked for, unless
+  // the gap is at most `free_gap` (cheaper than a request): 744 values of 8 bytes, one per 64 KiB record,
+  // are 744 small reads, not one 46 MiB read.
+  double max_waste_ratio = 16.0;
+  uint64_t free_gap = 4096;
 };
 
 struct FetchStats {

@@ -1,9 +1,11 @@
 // Writes virtual datasets into Icechunk sessions: zarr.json per node, refs, inline and loadable chunks.
 #include "floe/virtual/writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -42,13 +44,55 @@ std::string child_path(std::string_view parent, std::string_view name) {
   return fmt::format("{}/{}", parent, name);
 }
 
-struct LoadableChunk {
-  std::string array_path;
-  std::vector<uint32_t> coords;
+// Source bytes of a stored chunk: `length` bytes at `offset` of `url`, of which the first `used` are kept.
+struct SourceRange {
   std::string url;
   uint64_t offset;
   uint64_t length;
+  uint64_t used;
 };
+
+// A chunk stored in the repository, the concatenation of its ranges.
+struct LoadableChunk {
+  std::string array_path;
+  std::vector<uint32_t> coords;
+  std::vector<SourceRange> ranges;
+};
+
+// Loadable arrays this large at most are stored as one chunk when they can be (see whole_array_chunk).
+constexpr uint64_t kMaxJoinedChunkBytes = 64ull << 20;
+
+// The ranges of an uncompressed loadable array whose chunks are slabs of its first axis, all referenced,
+// in array order: then the array can be stored as one chunk (a NetCDF-3 record coordinate is otherwise one
+// chunk per record: 744 chunks for a month of hours). Empty when it cannot.
+std::vector<SourceRange> whole_array_chunk(const VirtualArray& array) {
+  if (array.shape.empty() || array.refs.size() < 2 || !array.inline_chunks.empty()) return {};
+  if (array.codecs.size() != 1 || !array.codecs[0].is_object() || array.codecs[0].value("name", "") != "bytes") {
+    return {};
+  }
+  if (array.chunk_shape.size() != array.shape.size() || array.chunk_shape[0] == 0) return {};
+  uint64_t row_bytes = array.element_size;
+  for (size_t axis = 1; axis < array.shape.size(); ++axis) {
+    if (array.chunk_shape[axis] != array.shape[axis]) return {};
+    row_bytes *= array.shape[axis];
+  }
+  const uint64_t rows = array.shape[0], rows_per_chunk = array.chunk_shape[0];
+  const uint64_t chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
+  if (row_bytes == 0 || rows > kMaxJoinedChunkBytes / row_bytes || array.refs.size() != chunks) return {};
+  std::vector<SourceRange> ranges(chunks);
+  std::vector<bool> seen(chunks, false);
+  for (size_t i = 0; i < array.refs.size(); ++i) {
+    uint64_t chunk = array.refs.chunk(i);
+    if (chunk >= chunks || seen[chunk]) return {};
+    uint64_t used = std::min(rows_per_chunk, rows - chunk * rows_per_chunk) * row_bytes;
+    if (array.refs.length(i) < used) return {};
+    seen[chunk] = true;
+    ranges[chunk] = {std::string(array.refs.path(i)), array.refs.offset(i), array.refs.length(i), used};
+  }
+  return ranges;
+}
+
+Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t> chunk_shape);
 
 Status write_group(const VirtualGroup& group, const std::string& path, icechunk::WriteSession& session,
                    const WriteContext& context, WriteSummary& summary, std::vector<LoadableChunk>& loadable) {
@@ -56,6 +100,13 @@ Status write_group(const VirtualGroup& group, const std::string& path, icechunk:
   ++summary.groups;
   for (const VirtualArray& array : group.arrays) {
     const std::string array_path = child_path(path, array.name);
+    std::vector<SourceRange> joined = array.loadable ? whole_array_chunk(array) : std::vector<SourceRange>{};
+    if (!joined.empty()) {
+      FLOE_RETURN_IF_ERROR(session.put_array(array_path, array_metadata_with_chunks(array, array.shape).dump()));
+      ++summary.arrays;
+      loadable.push_back({array_path, std::vector<uint32_t>(array.shape.size(), 0), std::move(joined)});
+      continue;
+    }
     FLOE_RETURN_IF_ERROR(session.put_array(array_path, array_metadata(array).dump()));
     ++summary.arrays;
     const std::vector<uint64_t> counts = chunk_counts(array);
@@ -68,8 +119,9 @@ Status write_group(const VirtualGroup& group, const std::string& path, icechunk:
     for (size_t i = 0; i < array.refs.size(); ++i) {
       std::vector<uint32_t> coords = chunk_coords(array.refs.chunk(i), counts);
       if (array.loadable) {
-        loadable.push_back({array_path, std::move(coords), array.refs.path(i), array.refs.offset(i),
-                            array.refs.length(i)});
+        loadable.push_back({array_path, std::move(coords),
+                            {{std::string(array.refs.path(i)), array.refs.offset(i), array.refs.length(i),
+                              array.refs.length(i)}}});
         continue;
       }
       auto checksum = context.checksums.find(array.refs.path(i));
@@ -94,21 +146,31 @@ Status store_loadable(std::vector<LoadableChunk>& loadable, icechunk::WriteSessi
     return make_error(ErrorCode::kInternal, "loadable arrays need a store registry and a fetch scheduler");
   }
   std::vector<io::FetchRequest> requests;
-  std::vector<std::shared_ptr<io::ObjectStore>> keep_alive;
-  requests.reserve(loadable.size());
+  std::map<std::string, io::ResolvedUrl> resolved_urls;  // keeps the stores alive during the fetch
   for (const LoadableChunk& chunk : loadable) {
-    FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, context.registry->resolve(chunk.url));
-    requests.push_back({resolved.store.get(), resolved.key, chunk.offset, chunk.length});
-    keep_alive.push_back(std::move(resolved.store));
+    for (const SourceRange& range : chunk.ranges) {
+      auto found = resolved_urls.find(range.url);
+      if (found == resolved_urls.end()) {
+        FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, context.registry->resolve(range.url));
+        found = resolved_urls.emplace(range.url, std::move(resolved)).first;
+      }
+      requests.push_back({found->second.store.get(), found->second.key, range.offset, range.length});
+    }
   }
   std::vector<Result<Bytes>> fetched = context.scheduler->fetch(requests);
-  for (size_t i = 0; i < loadable.size(); ++i) {
-    if (!fetched[i].ok()) {
-      return std::move(fetched[i]).error().add_context(
-          fmt::format("loading {} from {}", loadable[i].array_path, loadable[i].url));
+  size_t next = 0;
+  for (LoadableChunk& chunk : loadable) {
+    std::vector<Bytes> pieces;
+    for (const SourceRange& range : chunk.ranges) {
+      Result<Bytes>& bytes = fetched[next++];
+      if (!bytes.ok()) {
+        return std::move(bytes).error().add_context(fmt::format("loading {} from {}", chunk.array_path, range.url));
+      }
+      pieces.push_back(bytes->slice(0, range.used));
     }
-    summary.stored_bytes += fetched[i]->size();
-    FLOE_RETURN_IF_ERROR(session.write_chunk(loadable[i].array_path, loadable[i].coords, std::move(fetched[i]).value()));
+    Bytes data = pieces.size() == 1 ? std::move(pieces[0]) : Bytes::concat(pieces);
+    summary.stored_bytes += data.size();
+    FLOE_RETURN_IF_ERROR(session.write_chunk(chunk.array_path, chunk.coords, std::move(data)));
     ++summary.stored_chunks;
   }
   return ok_status();
@@ -140,10 +202,14 @@ Json encode_fill_value_attribute(const Json& value, const Json& data_type) {
   return value;
 }
 
-Json array_metadata(const VirtualArray& array) {
+Json array_metadata(const VirtualArray& array) { return array_metadata_with_chunks(array, array.chunk_shape); }
+
+namespace {
+
+Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t> chunk_extents) {
   std::vector<uint64_t> chunk_shape;
   for (size_t axis = 0; axis < array.shape.size(); ++axis) {
-    chunk_shape.push_back(std::max<uint64_t>(axis < array.chunk_shape.size() ? array.chunk_shape[axis] : 1, 1));
+    chunk_shape.push_back(std::max<uint64_t>(axis < chunk_extents.size() ? chunk_extents[axis] : 1, 1));
   }
   Json attributes = array.attributes.is_object() ? array.attributes : Json::object();
   if (attributes.contains("_FillValue")) {
@@ -162,6 +228,8 @@ Json array_metadata(const VirtualArray& array) {
   if (array.dims.size() == array.shape.size()) meta["dimension_names"] = array.dims;
   return meta;
 }
+
+}  // namespace
 
 Json group_metadata(const VirtualGroup& group) {
   return Json{{"zarr_format", 3},

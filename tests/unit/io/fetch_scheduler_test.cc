@@ -91,6 +91,38 @@ TEST_F(FetchTest, CoalescesNearRangesAndSlicesWithoutCopying) {
   EXPECT_EQ(store_->calls, 1);                           // one batch for the store
 }
 
+// Gaps within coalesce_gap merge only while the merged read is mostly wanted bytes: values of 8 bytes, one
+// per 65,528-byte record (a NetCDF-3 record coordinate), are read one by one instead of as the whole file;
+// 64 KiB blocks with gaps of the same size, and small values a few bytes apart, still merge.
+TEST_F(FetchTest, CoalescingCapsTheBytesNobodyAskedFor) {
+  FetchScheduler scheduler;
+  std::vector<FetchRequest> values;
+  for (uint64_t i = 0; i < 16; ++i) values.push_back({store_.get(), "data.bin", i * 65528, 8, nullptr});
+  FetchStats stats;
+  auto results = scheduler.fetch(values, &stats);
+  for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(results[i]->view(), expected(i * 65528, 8));
+  EXPECT_EQ(stats.physical_requests, 16u);
+  EXPECT_EQ(stats.bytes_fetched, 16u * 8);
+
+  std::vector<FetchRequest> blocks;
+  for (uint64_t i = 0; i < 4; ++i) blocks.push_back({store_.get(), "data.bin", i * 131072, 65536, nullptr});
+  FetchStats block_stats;
+  scheduler.fetch(blocks, &block_stats);
+  EXPECT_EQ(block_stats.physical_requests, 1u);
+
+  std::vector<FetchRequest> close;
+  for (uint64_t i = 0; i < 10; ++i) close.push_back({store_.get(), "data.bin", 1000 + i * 3000, 4, nullptr});
+  FetchStats close_stats;
+  scheduler.fetch(close, &close_stats);
+  EXPECT_EQ(close_stats.physical_requests, 1u) << "gaps under free_gap cost less than a request";
+
+  FetchOptions uncapped;
+  uncapped.max_waste_ratio = 1e9;
+  FetchStats uncapped_stats;
+  FetchScheduler(uncapped).fetch(values, &uncapped_stats);
+  EXPECT_EQ(uncapped_stats.physical_requests, 1u);
+}
+
 TEST_F(FetchTest, SplitsHugeRangesIntoOneBuffer) {
   FetchScheduler scheduler(FetchOptions{0, 4096});
   std::vector<FetchRequest> requests{{store_.get(), "data.bin", 100, 10000, nullptr}};

@@ -115,5 +115,75 @@ TEST(WriteDataset, RefsInlineAndLoadableChunksLandInTheRepository) {
   fs::remove_all(root);
 }
 
+// A loadable uncompressed array whose chunks are all referenced slabs of its first axis is stored as one
+// chunk (a NetCDF-3 record coordinate: one value per record), trimmed where a last chunk is referenced
+// full-size past the array's edge; a compressed one keeps its chunks.
+TEST(WriteDataset, LoadableSlabsAreStoredAsOneChunk) {
+  fs::path root = fs::temp_directory_path() / fmt::format("floe_writer_join_test_{}", ::getpid());
+  fs::remove_all(root);
+  fs::create_directories(root);
+  {
+    std::ofstream source(root / "src.bin", std::ios::binary);
+    source << "0123456789abcdefghij";
+  }
+  auto store = std::make_shared<io::LocalStore>("");
+  auto registry = std::make_shared<io::StoreRegistry>(std::make_shared<io::HttpTransport>(io::HttpTransportOptions{}),
+                                                      io::Environment{});
+  auto repository = icechunk::Repository::create(store, (root / "repo").string(), registry, {});
+  ASSERT_TRUE(repository.ok()) << repository.error().to_string();
+  auto session = (*repository)->write_session("main");
+  ASSERT_TRUE(session.ok());
+  const std::string url = "file://" + (root / "src.bin").string();
+
+  VirtualArray records;  // one byte per record, records 2 bytes apart
+  records.name = "t";
+  records.dims = {"t"};
+  records.shape = {5};
+  records.chunk_shape = {1};
+  records.element_size = 1;
+  records.data_type = "uint8";
+  records.fill_value = 0;
+  records.codecs = Json::array({{{"name", "bytes"}}});
+  records.loadable = true;
+  for (uint64_t i = 0; i < 5; ++i) records.refs.add(i, records.refs.intern(url), 2 * i, 1);
+  VirtualArray slabs = records;  // 3 x 2 in slabs of 2 rows; the last slab referenced full-size
+  slabs.name = "m";
+  slabs.dims = {"y", "x"};
+  slabs.shape = {3, 2};
+  slabs.chunk_shape = {2, 2};
+  slabs.refs = ChunkManifest();
+  slabs.refs.add(1, slabs.refs.intern(url), 16, 4);
+  slabs.refs.add(0, slabs.refs.intern(url), 10, 4);
+  VirtualArray compressed = records;
+  compressed.name = "z";
+  compressed.codecs.push_back({{"name", "numcodecs.zlib"}, {"configuration", {{"level", 1}}}});
+  VirtualDataset dataset;
+  dataset.root.arrays = {records, slabs, compressed};
+
+  io::FetchScheduler scheduler;
+  WriteContext context{.registry = registry.get(), .scheduler = &scheduler};
+  auto summary = write_dataset(dataset, **session, context);
+  ASSERT_TRUE(summary.ok()) << summary.error().to_string();
+  EXPECT_EQ(summary->stored_chunks, 1u + 1u + 5u);
+  auto snapshot = (*session)->commit("join");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().to_string();
+  auto read = (*repository)->read_session(*snapshot);
+  ASSERT_TRUE(read.ok());
+  auto joined = (*read)->get_key("t/c/0");
+  ASSERT_TRUE(joined.ok() && joined->has_value());
+  EXPECT_EQ(std::string((*joined)->view()), "02468");
+  EXPECT_EQ(Json::parse((*(*read)->node("/t"))->zarr_json)["chunk_grid"]["configuration"]["chunk_shape"],
+            Json::array({5}));
+  auto slab = (*read)->get_key("m/c/0/0");
+  ASSERT_TRUE(slab.ok() && slab->has_value());
+  EXPECT_EQ(std::string((*slab)->view()), "abcdgh");
+  EXPECT_EQ(Json::parse((*(*read)->node("/m"))->zarr_json)["chunk_grid"]["configuration"]["chunk_shape"],
+            Json::array({3, 2}));
+  auto kept = (*read)->get_key("z/c/4");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ(std::string((*kept)->view()), "8");
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace floe::virt
