@@ -218,7 +218,8 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
   if (rank > 0 && product(out_shape) == 0) return ok_status();
 
   // Decode units: chunks, or the inner chunks of shards (fetched by range after the shard indexes).
-  const codecs::ShardingCodec* sharding = pipeline_->sharding();
+  // (A bytes->bytes codec around whole shards hides the inner ranges: those shards are decoded whole.)
+  const codecs::ShardingCodec* sharding = pipeline_->shard_ranges_readable() ? pipeline_->sharding() : nullptr;
   const codecs::CodecPipeline& unit_pipeline = sharding ? sharding->inner() : *pipeline_;
   std::vector<std::uint64_t> unit_shape = metadata_.chunk_shape;
   if (sharding) unit_shape.assign(sharding->inner_chunk_shape().begin(), sharding->inner_chunk_shape().end());
