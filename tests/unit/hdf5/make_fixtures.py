@@ -200,6 +200,27 @@ def paged_netcdf_file(path):
     os.remove(source)
 
 
+def fill_value_file(path, libver):
+    """h5py datasets with an HDF5 fill value and no _FillValue attribute (some chunks never written), and one
+    with the default fill. Writes what netCDF4-python reports for each to PATH.fill.json: the fill value of
+    unwritten data (get_fill_value) and whether a _FillValue attribute exists (it does not: netCDF4-python and
+    xarray then mask nothing)."""
+    with h5py.File(path, "w", libver=libver) as f:
+        d = f.create_dataset("chunked", shape=(6,), chunks=(2,), dtype="<i4", fillvalue=-1)
+        d[0:2] = [5, 6]
+        f.create_dataset("contiguous", data=np.array([1.5, -7.0, 3.0], dtype="<f4"), fillvalue=np.float32(-7.0))
+        f.create_dataset("unwritten", shape=(4,), chunks=(2,), dtype="<f8", fillvalue=2.5)
+        f.create_dataset("default_fill", shape=(4,), chunks=(2,), dtype="<i2")
+    expected = {}
+    with netCDF4.Dataset(path) as d:
+        for name, variable in d.variables.items():
+            fill = variable.get_fill_value()
+            expected[name] = {"fill": None if fill is None else fill.item(),
+                              "has_fill_attribute": "_FillValue" in variable.ncattrs()}
+    with open(path + ".fill.json", "w") as f:
+        json.dump(expected, f, indent=1)
+
+
 def main():
     if sys.argv[1] == "--describe":  # --describe OUT_DIR FILE...: expectations of existing files
         os.makedirs(sys.argv[2], exist_ok=True)
@@ -223,6 +244,8 @@ def main():
         "h5_masked.h5": masked_file,
         "nc4_linked_scales.nc": linked_scales_file,
         "nc4_paged.nc": paged_netcdf_file,
+        "h5_fill_earliest.h5": lambda p: fill_value_file(p, "earliest"),
+        "h5_fill_latest.h5": lambda p: fill_value_file(p, "latest"),
     }
     for name, make in files.items():
         path = os.path.join(out, name)

@@ -138,6 +138,29 @@ TEST(Hdf5Virtualize, DimensionsReachedThroughMoreLinksAreNamedAsNetcdfDoes) {
   EXPECT_EQ(dataset->unlimited_dims, std::vector<std::string>{"t_in_group"});
 }
 
+// The HDF5 fill value of a dataset without a _FillValue attribute (old and new fill value messages): the
+// Zarr fill_value, so never-written chunks read as netCDF4-python/h5py read them, and no _FillValue attribute,
+// because netCDF4-python reports none and neither it nor xarray masks those values.
+TEST(Hdf5Virtualize, HdfFillValuesAsNetcdf4PythonSeesThem) {
+  for (const char* name : {"h5_fill_earliest.h5", "h5_fill_latest.h5"}) {
+    SCOPED_TRACE(name);
+    const auto path = fixture_dir() / name;
+    OpenFile open(read_file_bytes(path));
+    auto dataset = virtualize(open);
+    ASSERT_TRUE(dataset.ok()) << dataset.error().message();
+    Json expected = testing::read_json(path.string() + ".fill.json");
+    ASSERT_TRUE(expected.is_object() && expected.size() == 4u) << "no netCDF4-python expectations";
+    for (const auto& [variable, truth] : expected.items()) {
+      SCOPED_TRACE(variable);
+      const virt::VirtualArray* array = find_array(dataset->root, variable);
+      ASSERT_NE(array, nullptr);
+      EXPECT_EQ(array->fill_value, truth["fill"].is_null() ? Json(0) : truth["fill"]);
+      EXPECT_EQ(array->attributes.contains("_FillValue"), truth["has_fill_attribute"].get<bool>());
+    }
+    EXPECT_TRUE(find_array(dataset->root, "unwritten")->refs.empty());
+  }
+}
+
 TEST(Hdf5Virtualize, H5pyLayoutsTypesAndSkippedVariables) {
   for (const char* name : {"h5_earliest.h5", "h5_latest.h5", "h5_userblock.h5"}) {
     SCOPED_TRACE(name);
