@@ -29,19 +29,21 @@ struct InfoArguments {
 };
 
 // The first and last values of a 1-D array as text (dates for CF time), or nullopt when unreadable.
-std::optional<std::pair<std::string, std::string>> first_and_last(const icechunk::ReadSession& session,
-                                                                  const read::VariableInfo& info,
-                                                                  const codecs::CodecRegistry& registry) {
+std::optional<std::pair<std::string, std::string>> first_and_last(
+    const icechunk::ReadSession& session, const read::VariableInfo& info,
+    const codecs::CodecRegistry& registry) {
   if (info.metadata.shape.size() != 1 || info.metadata.shape[0] == 0) return std::nullopt;
   auto reader = read::ArrayReader::open(session, info.path, registry);
   if (!reader.ok()) return std::nullopt;
   const std::uint64_t n = info.metadata.shape[0];
-  std::vector<read::DimSelection> ends{read::DimSelection{{read::IndexRange{0, 1}, read::IndexRange{n - 1, n}}}};
+  std::vector<read::DimSelection> ends{
+      read::DimSelection{{read::IndexRange{0, 1}, read::IndexRange{n - 1, n}}}};
   auto values = reader->read_into_memory(ends, read::ReadOptions{});
   if (!values.ok()) return std::nullopt;
   auto numbers = read::to_doubles(info.metadata.data_type, *values);
   if (!numbers.ok()) return std::nullopt;
-  auto coordinate = read::describe_coordinate(info.name, info.metadata.attributes, info.metadata.data_type);
+  auto coordinate =
+      read::describe_coordinate(info.name, info.metadata.attributes, info.metadata.data_type);
   auto text = [&](double value) -> std::string {
     if (coordinate.ok() && coordinate->time_units) {
       auto date = read::decode_time(*coordinate->time_units, value);
@@ -53,7 +55,8 @@ std::optional<std::pair<std::string, std::string>> first_and_last(const icechunk
 }
 
 std::string attribute_text(const Json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return value.is_string() ? value.get<std::string>()
+                           : value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Json variable_json(const read::VariableInfo& info, const codecs::CodecRegistry& registry,
@@ -65,25 +68,30 @@ Json variable_json(const read::VariableInfo& info, const codecs::CodecRegistry& 
            {"codecs", info.metadata.codecs},
            {"fill_value", info.metadata.fill_value_json},
            {"attributes", info.metadata.attributes}};
-  codecs::ChunkLayout layout{info.metadata.data_type, info.metadata.chunk_shape, info.metadata.fill_value};
+  codecs::ChunkLayout layout{info.metadata.data_type, info.metadata.chunk_shape,
+                             info.metadata.fill_value};
   auto pipeline = codecs::CodecPipeline::create(registry, info.metadata.codecs, layout);
-  out["codecs_summary"] = pipeline.ok() ? pipeline->describe() : "unreadable: " + pipeline.error().message();
+  out["codecs_summary"] =
+      pipeline.ok() ? pipeline->describe() : "unreadable: " + pipeline.error().message();
   if (ends) out["first"] = ends->first, out["last"] = ends->second;
   return out;
 }
 
 Status run_info(const GlobalOptions& global, const InfoArguments& arguments) {
-  FLOE_ASSIGN_OR_RETURN(OpenedSnapshot opened,
-                        open_snapshot(global, arguments.url, arguments.selector, arguments.authorize));
+  FLOE_ASSIGN_OR_RETURN(
+      OpenedSnapshot opened,
+      open_snapshot(global, arguments.url, arguments.selector, arguments.authorize));
   const icechunk::ReadSession& session = *opened.session;
   codecs::CodecRegistry registry;
   codecs::register_builtin_codecs(registry);
   FLOE_ASSIGN_OR_RETURN(std::string path, icechunk::normalize_node_path(arguments.path));
   FLOE_ASSIGN_OR_RETURN(const icechunk::Node* node, session.node(path));
-  const std::string group_path = node->kind == icechunk::NodeKind::kGroup ? node->path : read::parent_path(node->path);
+  const std::string group_path =
+      node->kind == icechunk::NodeKind::kGroup ? node->path : read::parent_path(node->path);
   FLOE_ASSIGN_OR_RETURN(read::GroupView group, read::describe_group(session, group_path));
 
-  // Coordinates: dimension coordinates and whatever a data variable's "coordinates" attribute names.
+  // Coordinates: dimension coordinates and whatever a data variable's "coordinates" attribute
+  // names.
   std::set<std::string> coordinate_names;
   for (const read::VariableInfo& info : group.arrays) {
     if (info.is_dimension_coordinate) coordinate_names.insert(info.name);
@@ -99,7 +107,8 @@ Status run_info(const GlobalOptions& global, const InfoArguments& arguments) {
   }
   std::vector<const read::VariableInfo*> shown;
   for (const read::VariableInfo& info : group.arrays) {
-    if (node->kind == icechunk::NodeKind::kGroup || info.path == node->path || coordinate_names.count(info.name)) {
+    if (node->kind == icechunk::NodeKind::kGroup || info.path == node->path ||
+        coordinate_names.count(info.name)) {
       shown.push_back(&info);
     }
   }
@@ -121,11 +130,15 @@ Status run_info(const GlobalOptions& global, const InfoArguments& arguments) {
     std::optional<std::pair<std::string, std::string>> ends;
     if (is_coordinate) ends = first_and_last(session, *info, registry);
     Json described = variable_json(*info, registry, ends);
-    std::string line = fmt::format("  {} {:<{}} ({}) {} ", info->is_dimension_coordinate ? '*' : ' ', info->name, width,
-                                   fmt::join(info->dims, ", "), info->metadata.data_type.name());
-    if (ends) line += info->metadata.shape[0] == 1 ? ends->first : fmt::format("{} ... {}", ends->first, ends->second);
-    else line += fmt::format("chunks=({}) {}", fmt::join(info->metadata.chunk_shape, ", "),
-                             described["codecs_summary"].get<std::string>());
+    std::string line =
+        fmt::format("  {} {:<{}} ({}) {} ", info->is_dimension_coordinate ? '*' : ' ', info->name,
+                    width, fmt::join(info->dims, ", "), info->metadata.data_type.name());
+    if (ends)
+      line += info->metadata.shape[0] == 1 ? ends->first
+                                           : fmt::format("{} ... {}", ends->first, ends->second);
+    else
+      line += fmt::format("chunks=({}) {}", fmt::join(info->metadata.chunk_shape, ", "),
+                          described["codecs_summary"].get<std::string>());
     if (!is_coordinate || node->kind == icechunk::NodeKind::kArray) {
       for (const auto& [key, value] : info->metadata.attributes.items()) {
         line += fmt::format("\n        {}: {}", key, attribute_text(value));
@@ -151,7 +164,8 @@ Status run_info(const GlobalOptions& global, const InfoArguments& arguments) {
   if (!group.groups.empty()) fmt::print("Groups: {}\n", fmt::join(group.groups, ", "));
   if (!group.attributes.empty()) {
     fmt::print("Attributes:\n");
-    for (const auto& [key, value] : group.attributes.items()) fmt::print("    {}: {}\n", key, attribute_text(value));
+    for (const auto& [key, value] : group.attributes.items())
+      fmt::print("    {}: {}\n", key, attribute_text(value));
   }
   for (const std::string& warning : group.warnings) fmt::print("warning: {}\n", warning);
   return ok_status();
@@ -161,11 +175,13 @@ Status run_info(const GlobalOptions& global, const InfoArguments& arguments) {
 
 void add_info_command(CLI::App& app, GlobalOptions& global, std::function<int()>& run) {
   auto arguments = std::make_shared<InfoArguments>();
-  CLI::App* command = app.add_subcommand("info", "A group (or one array) of a repository, as xarray would show it");
+  CLI::App* command =
+      app.add_subcommand("info", "A group (or one array) of a repository, as xarray would show it");
   command->add_option("url", arguments->url, "Repository URL")->required();
   command->add_option("path", arguments->path, "Group or array path (default /)");
-  command->add_option("--authorize", arguments->authorize,
-                      "Allow reading virtual chunks under this prefix (for coordinate values; repeatable)");
+  command->add_option(
+      "--authorize", arguments->authorize,
+      "Allow reading virtual chunks under this prefix (for coordinate values; repeatable)");
   add_snapshot_selector(command, arguments->selector);
   command->callback([&global, arguments, &run] {
     run = [&global, arguments] {

@@ -1,4 +1,5 @@
-// `floe read`: a region of one array, selected by index or coordinate value, into NetCDF, .npy, CSV or stats.
+// `floe read`: a region of one array, selected by index or coordinate value, into NetCDF, .npy, CSV
+// or stats.
 #include "floe/cli/read_command.h"
 
 #include <fmt/format.h>
@@ -51,8 +52,10 @@ struct LoadedCoordinate {
   std::optional<std::vector<double>> numbers;  // when numeric
 };
 
-Result<LoadedCoordinate> load_coordinate(const icechunk::ReadSession& session, const std::string& path,
-                                         const codecs::CodecRegistry& registry, const read::ReadOptions& options) {
+Result<LoadedCoordinate> load_coordinate(const icechunk::ReadSession& session,
+                                         const std::string& path,
+                                         const codecs::CodecRegistry& registry,
+                                         const read::ReadOptions& options) {
   LoadedCoordinate coordinate;
   coordinate.path = path;
   FLOE_ASSIGN_OR_RETURN(coordinate.info, read::describe_array(session, path));
@@ -74,8 +77,8 @@ std::vector<std::uint8_t> gather(const std::vector<std::uint8_t>& values, std::s
   return out;
 }
 
-// The raw fill value of the CF `_FillValue` attribute as element bytes (xarray writes a float array's as
-// base64 of a little-endian float64), or empty when there is none.
+// The raw fill value of the CF `_FillValue` attribute as element bytes (xarray writes a float
+// array's as base64 of a little-endian float64), or empty when there is none.
 std::vector<std::uint8_t> raw_fill_value(const zarr::DataType& type, const Json& attributes) {
   if (!attributes.contains("_FillValue")) return {};
   const Json& fill = attributes["_FillValue"];
@@ -87,8 +90,9 @@ std::vector<std::uint8_t> raw_fill_value(const zarr::DataType& type, const Json&
   } else if (fill.is_number()) {
     if (type.kind != zarr::TypeKind::kFloat && fill.is_number_integer()) {
       std::vector<std::uint8_t> bytes(type.size);
-      const std::int64_t integer = fill.is_number_unsigned() ? static_cast<std::int64_t>(fill.get<std::uint64_t>())
-                                                              : fill.get<std::int64_t>();
+      const std::int64_t integer = fill.is_number_unsigned()
+                                       ? static_cast<std::int64_t>(fill.get<std::uint64_t>())
+                                       : fill.get<std::int64_t>();
       std::memcpy(bytes.data(), &integer, std::min<std::size_t>(type.size, 8));
       return bytes;
     }
@@ -120,12 +124,14 @@ std::optional<std::size_t> dim_index(const std::vector<std::string>& dims, const
 
 Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   const auto started = std::chrono::steady_clock::now();
-  FLOE_ASSIGN_OR_RETURN(OpenedSnapshot opened,
-                        open_snapshot(global, arguments.url, arguments.selector, arguments.authorize));
+  FLOE_ASSIGN_OR_RETURN(
+      OpenedSnapshot opened,
+      open_snapshot(global, arguments.url, arguments.selector, arguments.authorize));
   const icechunk::ReadSession& session = *opened.session;
   codecs::CodecRegistry registry;
   codecs::register_builtin_codecs(registry);
-  const std::string path = arguments.variable.starts_with('/') ? arguments.variable : "/" + arguments.variable;
+  const std::string path =
+      arguments.variable.starts_with('/') ? arguments.variable : "/" + arguments.variable;
   FLOE_ASSIGN_OR_RETURN(read::VariableInfo info, read::describe_array(session, path));
   FLOE_ASSIGN_OR_RETURN(read::ArrayReader reader, read::ArrayReader::open(session, path, registry));
 
@@ -141,25 +147,30 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   auto coordinate_of = [&](const std::string& dim) -> Result<const LoadedCoordinate*> {
     auto found = coordinates.find(dim);
     if (found != coordinates.end()) return &found->second;
-    std::optional<std::string> coordinate_path = read::find_dimension_coordinate(session, path, dim);
+    std::optional<std::string> coordinate_path =
+        read::find_dimension_coordinate(session, path, dim);
     if (!coordinate_path) return static_cast<const LoadedCoordinate*>(nullptr);
-    FLOE_ASSIGN_OR_RETURN(LoadedCoordinate loaded, load_coordinate(session, *coordinate_path, registry, options));
+    FLOE_ASSIGN_OR_RETURN(LoadedCoordinate loaded,
+                          load_coordinate(session, *coordinate_path, registry, options));
     return &coordinates.emplace(dim, std::move(loaded)).first->second;
   };
   auto claim = [&](const std::string& dim) -> Result<std::size_t> {
     std::optional<std::size_t> d = dim_index(info.dims, dim);
     if (!d) {
-      return make_error(ErrorCode::kInvalidArgument, "{} has no dimension {}; its dimensions are ({})", path, dim,
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{} has no dimension {}; its dimensions are ({})", path, dim,
                         fmt::join(info.dims, ", "));
     }
-    if (selected[*d]) return make_error(ErrorCode::kInvalidArgument, "dimension {} is selected twice", dim);
+    if (selected[*d])
+      return make_error(ErrorCode::kInvalidArgument, "dimension {} is selected twice", dim);
     selected[*d] = true;
     return *d;
   };
   for (const std::string& text : arguments.isel) {
     FLOE_ASSIGN_OR_RETURN(read::SelectionArgument argument, read::parse_selection_argument(text));
     FLOE_ASSIGN_OR_RETURN(std::size_t d, claim(argument.dim));
-    FLOE_ASSIGN_OR_RETURN(selection[d], read::select_by_index(argument.dim, argument.spec, info.metadata.shape[d]));
+    FLOE_ASSIGN_OR_RETURN(
+        selection[d], read::select_by_index(argument.dim, argument.spec, info.metadata.shape[d]));
   }
   for (const std::string& text : arguments.sel) {
     FLOE_ASSIGN_OR_RETURN(read::SelectionArgument argument, read::parse_selection_argument(text));
@@ -167,15 +178,18 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
     FLOE_ASSIGN_OR_RETURN(const LoadedCoordinate* coordinate, coordinate_of(argument.dim));
     if (coordinate == nullptr || !coordinate->numbers) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "dimension {} of {} has no numeric coordinate array to select by value; use --isel {}=I:J",
+                        "dimension {} of {} has no numeric coordinate array to select by value; "
+                        "use --isel {}=I:J",
                         argument.dim, path, argument.dim);
     }
-    FLOE_ASSIGN_OR_RETURN(read::CoordinateInfo coordinate_info,
-                          read::describe_coordinate(coordinate->info.name, coordinate->info.metadata.attributes,
-                                                    coordinate->info.metadata.data_type));
+    FLOE_ASSIGN_OR_RETURN(
+        read::CoordinateInfo coordinate_info,
+        read::describe_coordinate(coordinate->info.name, coordinate->info.metadata.attributes,
+                                  coordinate->info.metadata.data_type));
     Result<read::DimSelection> by_value =
         read::select_by_value(argument.dim, argument.spec, *coordinate->numbers, coordinate_info);
-    if (!by_value.ok()) return std::move(by_value).error().add_context(fmt::format("--sel {}", text));
+    if (!by_value.ok())
+      return std::move(by_value).error().add_context(fmt::format("--sel {}", text));
     selection[d] = std::move(by_value).value();
   }
 
@@ -185,7 +199,8 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   if (arguments.decode_cf) {
     Result<read::CfDecoding> planned =
         read::plan_cf_decoding(raw_type, info.metadata.attributes, info.metadata.fill_value);
-    if (!planned.ok()) return std::move(planned).error().add_context(fmt::format("--decode-cf of {}", path));
+    if (!planned.ok())
+      return std::move(planned).error().add_context(fmt::format("--decode-cf of {}", path));
     if (!planned->is_identity()) decoding = std::move(planned).value();
   }
   read::OutputVariable variable;
@@ -213,7 +228,10 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   }
   for (std::size_t d = 0; d < info.dims.size(); ++d) {
     FLOE_ASSIGN_OR_RETURN(const LoadedCoordinate* coordinate, coordinate_of(info.dims[d]));
-    if (coordinate == nullptr || coordinate->info.metadata.shape[0] != info.metadata.shape[d]) continue;
+    if (coordinate == nullptr || coordinate->info.metadata.shape[0] != info.metadata.shape[d])
+      continue;
+    if (coordinate->path == path)
+      continue;  // a dimension coordinate read itself: it is the variable
     read::OutputCoordinate out;
     out.name = info.dims[d];
     out.dim = info.dims[d];
@@ -224,7 +242,8 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
     variable.coordinates.push_back(std::move(out));
   }
   {
-    FLOE_ASSIGN_OR_RETURN(read::GroupView group, read::describe_group(session, read::parent_path(path)));
+    FLOE_ASSIGN_OR_RETURN(read::GroupView group,
+                          read::describe_group(session, read::parent_path(path)));
     variable.global_attributes = group.attributes;
   }
 
@@ -232,22 +251,26 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   std::unique_ptr<read::OutputSink> sink;
   read::StatsSink* stats_sink = nullptr;
   if (arguments.stats) {
-    FLOE_ASSIGN_OR_RETURN(std::unique_ptr<read::StatsSink> created, read::StatsSink::create(variable));
+    FLOE_ASSIGN_OR_RETURN(std::unique_ptr<read::StatsSink> created,
+                          read::StatsSink::create(variable));
     stats_sink = created.get();
     sink = std::move(created);
   } else if (!arguments.out.empty()) {
     read::OutputOptions output_options;
     for (const read::OutputCoordinate& coordinate : variable.coordinates) {
-      auto described = read::describe_coordinate(coordinate.name, coordinate.attributes, coordinate.data_type);
+      auto described =
+          read::describe_coordinate(coordinate.name, coordinate.attributes, coordinate.data_type);
       if (!described.ok() || !described->time_units) continue;
-      output_options.csv_formatters[coordinate.name] = [units = *described->time_units](double value) {
+      output_options.csv_formatters[coordinate.name] = [units =
+                                                            *described->time_units](double value) {
         auto date = read::decode_time(units, value);
         return date.ok() ? read::format_datetime(*date) : fmt::format("{}", value);
       };
     }
     FLOE_ASSIGN_OR_RETURN(sink, read::open_output(arguments.out, variable, output_options));
   } else {
-    return make_error(ErrorCode::kInvalidArgument, "say where the values go: --out FILE.nc|.npy|.csv or --stats");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "say where the values go: --out FILE.nc|.npy|.csv or --stats");
   }
 
   read::ReadStats read_stats;
@@ -259,7 +282,8 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
         if (!decoding) return sink->write_block(start, count, data);
         const std::size_t elements = data.size() / raw_type.size;
         decoded_block.resize(elements * decoding->output_type().size);
-        const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(pool.size(), elements / 65536));
+        const std::size_t parts =
+            std::max<std::size_t>(1, std::min<std::size_t>(pool.size(), elements / 65536));
         pool.parallel_for(parts, [&](std::size_t part) {
           const std::size_t first = elements * part / parts, last = elements * (part + 1) / parts;
           decoding->decode(data.subspan(first * raw_type.size, (last - first) * raw_type.size),
@@ -269,7 +293,8 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
       },
       options, &read_stats));
   FLOE_RETURN_IF_ERROR(sink->finish());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   Json summary{{"variable", path},
                {"shape", variable.shape},
@@ -291,9 +316,10 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   } else if (stats_sink) {
     fmt::print("{}", stats_sink->result().to_text());
   } else if (!global.quiet) {
-    fmt::print(stderr, "wrote {} ({} {}) from {} chunks, {:.1f} MB fetched in {} requests, {:.2f} s\n", arguments.out,
-               fmt::join(variable.shape, "x"), variable.data_type.name(), read_stats.chunks,
-               static_cast<double>(read_stats.bytes_fetched) / 1e6, read_stats.requests, seconds);
+    fmt::print(
+        stderr, "wrote {} ({} {}) from {} chunks, {:.1f} MB fetched in {} requests, {:.2f} s\n",
+        arguments.out, fmt::join(variable.shape, "x"), variable.data_type.name(), read_stats.chunks,
+        static_cast<double>(read_stats.bytes_fetched) / 1e6, read_stats.requests, seconds);
   }
   return ok_status();
 }
@@ -302,19 +328,25 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
 
 void add_read_command(CLI::App& app, GlobalOptions& global, std::function<int()>& run) {
   auto arguments = std::make_shared<ReadArguments>();
-  CLI::App* command = app.add_subcommand("read", "Read a region of an array into NetCDF, .npy, CSV or statistics");
+  CLI::App* command =
+      app.add_subcommand("read", "Read a region of an array into NetCDF, .npy, CSV or statistics");
   command->add_option("url", arguments->url, "Repository URL")->required();
-  command->add_option("variable", arguments->variable, "Array name or path (/group/array)")->required();
-  command->add_option("--sel", arguments->sel,
-                      "DIM=A:B or DIM=A by coordinate value (dates for CF time, lon wraps; repeatable)");
+  command->add_option("variable", arguments->variable, "Array name or path (/group/array)")
+      ->required();
+  command->add_option(
+      "--sel", arguments->sel,
+      "DIM=A:B or DIM=A by coordinate value (dates for CF time, lon wraps; repeatable)");
   command->add_option("--isel", arguments->isel, "DIM=I:J or DIM=I by index (repeatable)");
   command->add_option("--out", arguments->out, "Output file: .nc (NetCDF-4), .npy or .csv");
-  command->add_flag("--stats", arguments->stats, "Print min, max, mean and NaN count instead of writing a file");
+  command->add_flag("--stats", arguments->stats,
+                    "Print min, max, mean and NaN count instead of writing a file");
   command->add_flag("--decode-cf", arguments->decode_cf,
                     "Apply scale_factor/add_offset, _FillValue/missing_value -> NaN and _Unsigned");
-  command->add_option("--authorize", arguments->authorize, "Allow reading virtual chunks under this prefix (repeatable)");
+  command->add_option("--authorize", arguments->authorize,
+                      "Allow reading virtual chunks under this prefix (repeatable)");
   command->add_option("--jobs", arguments->jobs, "Decode threads (default: all cores)");
-  command->add_option("--window", arguments->window_mib, "Output MiB assembled in memory at a time (default 256)");
+  command->add_option("--window", arguments->window_mib,
+                      "Output MiB assembled in memory at a time (default 256)");
   add_snapshot_selector(command, arguments->selector);
   command->callback([&global, arguments, &run] {
     run = [&global, arguments] {

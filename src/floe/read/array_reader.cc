@@ -1,4 +1,5 @@
-// Reading a selection of an array: per-dimension plans, slabs along dim 0, batched fetches, parallel decode.
+// Reading a selection of an array: per-dimension plans, slabs along dim 0, batched fetches,
+// parallel decode.
 #include "floe/read/array_reader.h"
 
 #include <algorithm>
@@ -21,11 +22,13 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// One stretch of a decode unit (chunk, or inner chunk of a shard) along one dimension and where it lands.
+// One stretch of a decode unit (chunk, or inner chunk of a shard) along one dimension and where it
+// lands.
 struct Piece {
   std::uint64_t local_start = 0;
   std::uint64_t local_stop = 0;
-  std::uint64_t out_start = 0;  // in the output (for dim 0: relative to the slab once a slab is cut)
+  std::uint64_t out_start =
+      0;  // in the output (for dim 0: relative to the slab once a slab is cut)
 };
 
 struct UnitPieces {
@@ -58,10 +61,11 @@ std::uint64_t product(std::span<const std::uint64_t> values) {
   return total;
 }
 
-// Copies every combination of pieces of one decoded unit into the slab (C order, element size `size`).
-void copy_pieces(const std::uint8_t* unit_data, std::span<const std::uint64_t> unit_shape, std::uint8_t* slab,
-                 std::span<const std::uint64_t> slab_shape, std::span<const std::vector<Piece>* const> pieces,
-                 std::size_t size) {
+// Copies every combination of pieces of one decoded unit into the slab (C order, element size
+// `size`).
+void copy_pieces(const std::uint8_t* unit_data, std::span<const std::uint64_t> unit_shape,
+                 std::uint8_t* slab, std::span<const std::uint64_t> slab_shape,
+                 std::span<const std::vector<Piece>* const> pieces, std::size_t size) {
   const std::size_t rank = unit_shape.size();
   if (rank == 0) {
     std::memcpy(slab, unit_data, size);
@@ -112,12 +116,12 @@ std::string format_index(std::span<const std::uint64_t> index) {
 
 // Where one decode unit's stored bytes are.
 struct UnitSource {
-  std::vector<std::uint64_t> unit;       // unit index per dimension
+  std::vector<std::uint64_t> unit;  // unit index per dimension
   std::vector<const std::vector<Piece>*> pieces;
   bool missing = false;
-  Bytes inline_bytes;                    // inline chunks (or a slice of an inline shard)
+  Bytes inline_bytes;  // inline chunks (or a slice of an inline shard)
   bool has_inline = false;
-  std::size_t request = SIZE_MAX;        // index into the batch's fetch requests
+  std::size_t request = SIZE_MAX;  // index into the batch's fetch requests
   const icechunk::VirtualSource* virtual_source = nullptr;
   std::uint64_t offset = 0, length = 0;
 };
@@ -128,16 +132,19 @@ class SourceResolver {
   explicit SourceResolver(const icechunk::ReadSession& session) : session_(session) {}
 
   Result<const icechunk::VirtualSource*> virtual_source(const icechunk::ChunkRef& ref) {
-    const std::string key = ref.location + '\n' + ref.checksum_etag + '\n' + std::to_string(ref.checksum_last_modified);
+    const std::string key =
+        ref.location + '\n' + ref.checksum_etag + '\n' + std::to_string(ref.checksum_last_modified);
     auto found = sources_.find(key);
     if (found != sources_.end()) return &found->second;
-    FLOE_ASSIGN_OR_RETURN(icechunk::VirtualSource source, session_.repository().virtual_chunks().source(
-                                                              ref.location, ref.checksum_etag, ref.checksum_last_modified));
+    FLOE_ASSIGN_OR_RETURN(icechunk::VirtualSource source,
+                          session_.repository().virtual_chunks().source(
+                              ref.location, ref.checksum_etag, ref.checksum_last_modified));
     return &sources_.emplace(key, std::move(source)).first->second;
   }
 
   // A fetch request for [offset, +length) of the chunk ref (relative to the ref's own offset).
-  Result<io::FetchRequest> request(const icechunk::ChunkRef& ref, std::uint64_t offset, std::uint64_t length,
+  Result<io::FetchRequest> request(const icechunk::ChunkRef& ref, std::uint64_t offset,
+                                   std::uint64_t length,
                                    const icechunk::VirtualSource** virtual_out) {
     io::FetchRequest request;
     request.offset = ref.offset + offset;
@@ -163,9 +170,13 @@ class SourceResolver {
 
 }  // namespace
 
-ArrayReader::ArrayReader(const icechunk::ReadSession& session, std::string path, zarr::ArrayMetadata metadata,
+ArrayReader::ArrayReader(const icechunk::ReadSession& session, std::string path,
+                         zarr::ArrayMetadata metadata,
                          std::shared_ptr<const codecs::CodecPipeline> pipeline)
-    : session_(&session), path_(std::move(path)), metadata_(std::move(metadata)), pipeline_(std::move(pipeline)) {}
+    : session_(&session),
+      path_(std::move(path)),
+      metadata_(std::move(metadata)),
+      pipeline_(std::move(pipeline)) {}
 
 Result<ArrayReader> ArrayReader::open(const icechunk::ReadSession& session, std::string_view path,
                                       const codecs::CodecRegistry& registry) {
@@ -173,18 +184,23 @@ Result<ArrayReader> ArrayReader::open(const icechunk::ReadSession& session, std:
   if (node->kind != icechunk::NodeKind::kArray) {
     return make_error(ErrorCode::kInvalidArgument, "{} is a group, not an array", node->path);
   }
-  FLOE_ASSIGN_OR_RETURN(zarr::ArrayMetadata metadata, zarr::ArrayMetadata::parse(node->zarr_json, node->path));
-  codecs::ChunkLayout layout{.data_type = metadata.data_type, .shape = metadata.chunk_shape,
+  FLOE_ASSIGN_OR_RETURN(zarr::ArrayMetadata metadata,
+                        zarr::ArrayMetadata::parse(node->zarr_json, node->path));
+  codecs::ChunkLayout layout{.data_type = metadata.data_type,
+                             .shape = metadata.chunk_shape,
                              .fill_value = metadata.fill_value};
-  Result<codecs::CodecPipeline> pipeline = codecs::CodecPipeline::create(registry, metadata.codecs, layout);
-  if (!pipeline.ok()) return std::move(pipeline).error().add_context(fmt::format("array {}", node->path));
+  Result<codecs::CodecPipeline> pipeline =
+      codecs::CodecPipeline::create(registry, metadata.codecs, layout);
+  if (!pipeline.ok())
+    return std::move(pipeline).error().add_context(fmt::format("array {}", node->path));
   return ArrayReader(session, node->path, std::move(metadata),
                      std::make_shared<const codecs::CodecPipeline>(std::move(pipeline).value()));
 }
 
 std::vector<DimSelection> ArrayReader::everything() const {
   std::vector<DimSelection> selection;
-  for (std::uint64_t length : metadata_.shape) selection.push_back(DimSelection{{IndexRange{0, length}}});
+  for (std::uint64_t length : metadata_.shape)
+    selection.push_back(DimSelection{{IndexRange{0, length}}});
   return selection;
 }
 
@@ -203,14 +219,15 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
   const std::size_t rank = metadata_.shape.size();
   const std::size_t element_size = metadata_.data_type.size;
   if (selection.size() != rank) {
-    return make_error(ErrorCode::kInvalidArgument, "{} has {} dimensions; the selection has {}", path_, rank,
-                      selection.size());
+    return make_error(ErrorCode::kInvalidArgument, "{} has {} dimensions; the selection has {}",
+                      path_, rank, selection.size());
   }
   for (std::size_t d = 0; d < rank; ++d) {
     for (const IndexRange& range : selection[d].ranges) {
       if (range.start > range.stop || range.stop > metadata_.shape[d]) {
-        return make_error(ErrorCode::kInvalidArgument, "{}: selection [{}, {}) is outside dimension {} of length {}",
-                          path_, range.start, range.stop, d, metadata_.shape[d]);
+        return make_error(ErrorCode::kInvalidArgument,
+                          "{}: selection [{}, {}) is outside dimension {} of length {}", path_,
+                          range.start, range.stop, d, metadata_.shape[d]);
       }
     }
   }
@@ -218,11 +235,14 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
   if (rank > 0 && product(out_shape) == 0) return ok_status();
 
   // Decode units: chunks, or the inner chunks of shards (fetched by range after the shard indexes).
-  // (A bytes->bytes codec around whole shards hides the inner ranges: those shards are decoded whole.)
-  const codecs::ShardingCodec* sharding = pipeline_->shard_ranges_readable() ? pipeline_->sharding() : nullptr;
+  // (A bytes->bytes codec around whole shards hides the inner ranges: those shards are decoded
+  // whole.)
+  const codecs::ShardingCodec* sharding =
+      pipeline_->shard_ranges_readable() ? pipeline_->sharding() : nullptr;
   const codecs::CodecPipeline& unit_pipeline = sharding ? sharding->inner() : *pipeline_;
   std::vector<std::uint64_t> unit_shape = metadata_.chunk_shape;
-  if (sharding) unit_shape.assign(sharding->inner_chunk_shape().begin(), sharding->inner_chunk_shape().end());
+  if (sharding)
+    unit_shape.assign(sharding->inner_chunk_shape().begin(), sharding->inner_chunk_shape().end());
   const std::uint64_t unit_bytes = product(unit_shape) * element_size;
 
   std::vector<std::vector<UnitPieces>> plans(rank);
@@ -250,13 +270,15 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       return a.piece.out_start < b.piece.out_start;
     });
   }
-  const std::uint64_t row_bytes = rank > 0 ? product(std::span(out_shape).subspan(1)) * element_size : element_size;
+  const std::uint64_t row_bytes =
+      rank > 0 ? product(std::span(out_shape).subspan(1)) * element_size : element_size;
 
   std::map<std::vector<std::uint64_t>, std::optional<icechunk::ChunkRef>> shard_refs;
   const icechunk::Node* node = nullptr;
   FLOE_ASSIGN_OR_RETURN(node, session_->node(path_));
 
-  auto chunk_ref = [&](const std::vector<std::uint64_t>& chunk) -> Result<std::optional<icechunk::ChunkRef>> {
+  auto chunk_ref =
+      [&](const std::vector<std::uint64_t>& chunk) -> Result<std::optional<icechunk::ChunkRef>> {
     std::vector<std::uint32_t> index(chunk.begin(), chunk.end());
     return session_->chunk_ref(*node, index);
   };
@@ -270,7 +292,8 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
     if (rank > 0) {
       slab_out_start = dim0[slab_begin].piece.out_start;
       while (slab_end < dim0.size()) {
-        const std::uint64_t rows = dim0[slab_end].piece.local_stop - dim0[slab_end].piece.local_start;
+        const std::uint64_t rows =
+            dim0[slab_end].piece.local_stop - dim0[slab_end].piece.local_start;
         if (slab_end > slab_begin && (slab_rows + rows) * row_bytes > options.window_bytes) break;
         slab_rows += rows;
         ++slab_end;
@@ -298,7 +321,9 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
     std::vector<UnitSource> units;
     {
       std::vector<std::size_t> counter(rank, 0);
-      auto dim_units = [&](std::size_t d) -> const std::vector<UnitPieces>& { return d == 0 ? slab_dim0 : plans[d]; };
+      auto dim_units = [&](std::size_t d) -> const std::vector<UnitPieces>& {
+        return d == 0 ? slab_dim0 : plans[d];
+      };
       while (true) {
         UnitSource unit;
         for (std::size_t d = 0; d < rank; ++d) {
@@ -326,7 +351,8 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
           unit.inline_bytes = ref->inline_data;
           unit.has_inline = true;
         } else {
-          FLOE_ASSIGN_OR_RETURN(io::FetchRequest request, resolver.request(*ref, 0, ref->length, &unit.virtual_source));
+          FLOE_ASSIGN_OR_RETURN(io::FetchRequest request,
+                                resolver.request(*ref, 0, ref->length, &unit.virtual_source));
           unit.offset = request.offset;
           unit.length = request.length;
           unit.request = requests.size();
@@ -341,22 +367,26 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       };
       std::map<std::vector<std::uint64_t>, ShardState> shards;
       std::vector<std::uint64_t> per_shard(rank);
-      for (std::size_t d = 0; d < rank; ++d) per_shard[d] = metadata_.chunk_shape[d] / unit_shape[d];
+      for (std::size_t d = 0; d < rank; ++d)
+        per_shard[d] = metadata_.chunk_shape[d] / unit_shape[d];
       for (const UnitSource& unit : units) {
         std::vector<std::uint64_t> shard(rank);
         for (std::size_t d = 0; d < rank; ++d) shard[d] = unit.unit[d] / per_shard[d];
         shards.try_emplace(shard);
       }
       std::vector<io::FetchRequest> index_requests;
-      std::vector<std::pair<ShardState*, std::size_t>> index_slots;  // shard, request index (SIZE_MAX: inline)
+      std::vector<std::pair<ShardState*, std::size_t>>
+          index_slots;  // shard, request index (SIZE_MAX: inline)
       const std::uint64_t index_size = sharding->index_encoded_size();
       for (auto& [shard, state] : shards) {
         FLOE_ASSIGN_OR_RETURN(state.ref, chunk_ref(shard));
         if (!state.ref) continue;
-        const std::uint64_t stored = state.ref->kind == icechunk::ChunkKind::kInline ? state.ref->inline_data.size()
-                                                                                       : state.ref->length;
+        const std::uint64_t stored = state.ref->kind == icechunk::ChunkKind::kInline
+                                         ? state.ref->inline_data.size()
+                                         : state.ref->length;
         if (stored < index_size) {
-          return make_error(ErrorCode::kCorrupt, "{}: shard {} holds {} bytes, less than its {}-byte index", path_,
+          return make_error(ErrorCode::kCorrupt,
+                            "{}: shard {} holds {} bytes, less than its {}-byte index", path_,
                             format_index(shard), stored, index_size);
         }
         const std::uint64_t at = sharding->index_at_end() ? stored - index_size : 0;
@@ -365,13 +395,15 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
           auto decoded = sharding->decode_index(
               {reinterpret_cast<const std::uint8_t*>(index_bytes.data()), index_bytes.size()});
           if (!decoded.ok()) {
-            return std::move(decoded).error().add_context(fmt::format("{} shard {} index", path_, format_index(shard)));
+            return std::move(decoded).error().add_context(
+                fmt::format("{} shard {} index", path_, format_index(shard)));
           }
           state.index = std::move(decoded).value();
           continue;
         }
         const icechunk::VirtualSource* source = nullptr;
-        FLOE_ASSIGN_OR_RETURN(io::FetchRequest request, resolver.request(*state.ref, at, index_size, &source));
+        FLOE_ASSIGN_OR_RETURN(io::FetchRequest request,
+                              resolver.request(*state.ref, at, index_size, &source));
         index_slots.emplace_back(&state, index_requests.size());
         index_requests.push_back(std::move(request));
       }
@@ -383,11 +415,15 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       }
       for (auto& [state, slot] : index_slots) {
         if (!fetched[slot].ok()) {
-          return std::move(fetched[slot]).error().add_context(fmt::format("{}: reading a shard index", path_));
+          return std::move(fetched[slot])
+              .error()
+              .add_context(fmt::format("{}: reading a shard index", path_));
         }
         const Bytes& bytes = *fetched[slot];
-        auto decoded = sharding->decode_index({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
-        if (!decoded.ok()) return std::move(decoded).error().add_context(fmt::format("{}: a shard index", path_));
+        auto decoded = sharding->decode_index(
+            {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+        if (!decoded.ok())
+          return std::move(decoded).error().add_context(fmt::format("{}: a shard index", path_));
         state->index = std::move(decoded).value();
       }
       for (UnitSource& unit : units) {
@@ -403,18 +439,22 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
           continue;
         }
         const auto [offset, length] = state.index[inner];
-        const std::uint64_t stored = state.ref->kind == icechunk::ChunkKind::kInline ? state.ref->inline_data.size()
-                                                                                       : state.ref->length;
+        const std::uint64_t stored = state.ref->kind == icechunk::ChunkKind::kInline
+                                         ? state.ref->inline_data.size()
+                                         : state.ref->length;
         if (offset > stored || length > stored - offset) {
-          return make_error(ErrorCode::kCorrupt, "{}: shard {} index points inner chunk {} at [{}, +{}) beyond its {} bytes",
-                            path_, format_index(shard), inner, offset, length, stored);
+          return make_error(
+              ErrorCode::kCorrupt,
+              "{}: shard {} index points inner chunk {} at [{}, +{}) beyond its {} bytes", path_,
+              format_index(shard), inner, offset, length, stored);
         }
         if (state.ref->kind == icechunk::ChunkKind::kInline) {
           unit.inline_bytes = state.ref->inline_data.slice(offset, length);
           unit.has_inline = true;
           continue;
         }
-        FLOE_ASSIGN_OR_RETURN(io::FetchRequest request, resolver.request(*state.ref, offset, length, &unit.virtual_source));
+        FLOE_ASSIGN_OR_RETURN(io::FetchRequest request,
+                              resolver.request(*state.ref, offset, length, &unit.virtual_source));
         unit.offset = request.offset;
         unit.length = request.length;
         unit.request = requests.size();
@@ -472,18 +512,21 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
           if (!result.ok()) {
             Error error = std::move(result).error();
             if (unit.virtual_source) {
-              error = icechunk::VirtualChunkResolver::explain_read_failure(*unit.virtual_source, unit.offset,
-                                                                           unit.length, std::move(error));
+              error = icechunk::VirtualChunkResolver::explain_read_failure(
+                  *unit.virtual_source, unit.offset, unit.length, std::move(error));
             }
             if (next.valid()) next.wait();
-            return std::move(error).add_context(fmt::format("chunk {} of {}", format_index(unit.unit), path_));
+            return std::move(error).add_context(
+                fmt::format("chunk {} of {}", format_index(unit.unit), path_));
           }
           if (result->size() != unit.length) {
             if (next.valid()) next.wait();
-            return make_error(ErrorCode::kCorrupt, "chunk {} of {}: {} returned {} bytes at offset {}, expected {}",
-                              format_index(unit.unit), path_,
-                              unit.virtual_source ? unit.virtual_source->url : std::string("the chunk store"),
-                              result->size(), unit.offset, unit.length);
+            return make_error(
+                ErrorCode::kCorrupt,
+                "chunk {} of {}: {} returned {} bytes at offset {}, expected {}",
+                format_index(unit.unit), path_,
+                unit.virtual_source ? unit.virtual_source->url : std::string("the chunk store"),
+                result->size(), unit.offset, unit.length);
           }
           stored[i - first] = &*result;
         }
@@ -492,21 +535,23 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       auto decode_one = [&](std::size_t k) {
         UnitSource& unit = units[first + k];
         if (stored[k] == nullptr) {
-          copy_pieces(fill_unit.data(), unit_shape, slab.data(), slab_shape, unit.pieces, element_size);
+          copy_pieces(fill_unit.data(), unit_shape, slab.data(), slab_shape, unit.pieces,
+                      element_size);
           return;
         }
         thread_local std::vector<std::uint8_t> scratch;
         scratch.resize(unit_bytes);
         const Bytes& bytes = *stored[k];
-        Status status = unit_pipeline.decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
-                                             scratch);
+        Status status = unit_pipeline.decode(
+            {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, scratch);
         if (!status.ok()) {
-          std::string where = unit.has_inline ? std::string("inline")
-                              : unit.virtual_source
-                                  ? fmt::format("{} [{}, +{})", unit.virtual_source->url, unit.offset, unit.length)
-                                  : fmt::format("chunk object [{}, +{})", unit.offset, unit.length);
-          errors[k] = std::move(status).error().add_context(
-              fmt::format("decoding chunk {} of {} from {}", format_index(unit.unit), path_, where));
+          std::string where =
+              unit.has_inline ? std::string("inline")
+              : unit.virtual_source
+                  ? fmt::format("{} [{}, +{})", unit.virtual_source->url, unit.offset, unit.length)
+                  : fmt::format("chunk object [{}, +{})", unit.offset, unit.length);
+          errors[k] = std::move(status).error().add_context(fmt::format(
+              "decoding chunk {} of {} from {}", format_index(unit.unit), path_, where));
           return;
         }
         copy_pieces(scratch.data(), unit_shape, slab.data(), slab_shape, unit.pieces, element_size);
@@ -519,8 +564,10 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       for (std::size_t k = 0; k < last - first; ++k) {
         if (stats) {
           ++stats->chunks;
-          if (stored[k] == nullptr) ++stats->missing_chunks;
-          else stats->bytes_stored += stored[k]->size();
+          if (stored[k] == nullptr)
+            ++stats->missing_chunks;
+          else
+            stats->bytes_stored += stored[k]->size();
           if (stored[k] != nullptr) stats->bytes_decoded += unit_bytes;
         }
         if (errors[k]) {
@@ -539,15 +586,17 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
   return ok_status();
 }
 
-Result<std::vector<std::uint8_t>> ArrayReader::read_into_memory(const std::vector<DimSelection>& selection,
-                                                                const ReadOptions& options, ReadStats* stats) const {
+Result<std::vector<std::uint8_t>> ArrayReader::read_into_memory(
+    const std::vector<DimSelection>& selection, const ReadOptions& options,
+    ReadStats* stats) const {
   const std::vector<std::uint64_t> shape = output_shape(selection);
   const std::uint64_t row_elements = shape.empty() ? 1 : product(std::span(shape).subspan(1));
   std::vector<std::uint8_t> out(product(shape) * metadata_.data_type.size);
   const std::size_t size = metadata_.data_type.size;
   FLOE_RETURN_IF_ERROR(read(
       selection,
-      [&](std::span<const std::uint64_t> start, std::span<const std::uint64_t>, std::span<const std::uint8_t> data) {
+      [&](std::span<const std::uint64_t> start, std::span<const std::uint64_t>,
+          std::span<const std::uint8_t> data) {
         const std::uint64_t at = start.empty() ? 0 : start[0] * row_elements * size;
         std::memcpy(out.data() + at, data.data(), data.size());
         return ok_status();

@@ -18,18 +18,22 @@ struct NamedType {
 };
 
 constexpr NamedType kNamedTypes[] = {
-    {"bool", TypeKind::kBool, 1},        {"int8", TypeKind::kInt, 1},         {"int16", TypeKind::kInt, 2},
-    {"int32", TypeKind::kInt, 4},        {"int64", TypeKind::kInt, 8},        {"uint8", TypeKind::kUInt, 1},
-    {"uint16", TypeKind::kUInt, 2},      {"uint32", TypeKind::kUInt, 4},      {"uint64", TypeKind::kUInt, 8},
-    {"float16", TypeKind::kFloat, 2},    {"float32", TypeKind::kFloat, 4},    {"float64", TypeKind::kFloat, 8},
+    {"bool", TypeKind::kBool, 1},         {"int8", TypeKind::kInt, 1},
+    {"int16", TypeKind::kInt, 2},         {"int32", TypeKind::kInt, 4},
+    {"int64", TypeKind::kInt, 8},         {"uint8", TypeKind::kUInt, 1},
+    {"uint16", TypeKind::kUInt, 2},       {"uint32", TypeKind::kUInt, 4},
+    {"uint64", TypeKind::kUInt, 8},       {"float16", TypeKind::kFloat, 2},
+    {"float32", TypeKind::kFloat, 4},     {"float64", TypeKind::kFloat, 8},
     {"complex64", TypeKind::kComplex, 8}, {"complex128", TypeKind::kComplex, 16},
 };
 
 Error bad_fill(const DataType& type, const Json& fill_value, std::string_view why) {
-  return make_error(ErrorCode::kCorrupt, "fill_value {} is not a valid {}: {}", fill_value.dump(), type.name(), why);
+  return make_error(ErrorCode::kCorrupt, "fill_value {} is not a valid {}: {}", fill_value.dump(),
+                    type.name(), why);
 }
 
-void put_le(std::vector<std::uint8_t>& out, std::size_t at, std::uint64_t bits, std::uint32_t size) {
+void put_le(std::vector<std::uint8_t>& out, std::size_t at, std::uint64_t bits,
+            std::uint32_t size) {
   for (std::uint32_t i = 0; i < size; ++i) out[at + i] = static_cast<std::uint8_t>(bits >> (8 * i));
 }
 
@@ -40,7 +44,8 @@ std::uint16_t to_half(double value) {
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t exponent = (x >> 23) & 0xffu;
   std::uint32_t mantissa = x & 0x7fffffu;
-  if (exponent == 0xff) return static_cast<std::uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0u));
+  if (exponent == 0xff)
+    return static_cast<std::uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0u));
   const int e = static_cast<int>(exponent) - 127 + 15;
   if (e >= 0x1f) return static_cast<std::uint16_t>(sign | 0x7c00u);
   if (e <= 0) {
@@ -59,9 +64,10 @@ std::uint16_t to_half(double value) {
   return static_cast<std::uint16_t>(sign | half);
 }
 
-// One float component (size 2, 4 or 8) from a JSON number, "NaN", "Infinity", "-Infinity" or "0x..." bits.
-Status put_float(const DataType& type, const Json& fill_value, const Json& component, std::vector<std::uint8_t>& out,
-                 std::size_t at, std::uint32_t size) {
+// One float component (size 2, 4 or 8) from a JSON number, "NaN", "Infinity", "-Infinity" or
+// "0x..." bits.
+Status put_float(const DataType& type, const Json& fill_value, const Json& component,
+                 std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t size) {
   double value = 0;
   if (component.is_number()) {
     value = component.get<double>();
@@ -87,7 +93,8 @@ Status put_float(const DataType& type, const Json& fill_value, const Json& compo
       put_le(out, at, bits, size);
       return {};
     } else {
-      return bad_fill(type, fill_value, "expected a number, NaN, Infinity, -Infinity or 0x hex bits");
+      return bad_fill(type, fill_value,
+                      "expected a number, NaN, Infinity, -Infinity or 0x hex bits");
     }
   } else {
     return bad_fill(type, fill_value, "expected a number or string");
@@ -117,32 +124,43 @@ Result<DataType> DataType::from_json(const Json& data_type) {
     if (name.size() > 1 && name[0] == 'r') {
       std::uint64_t bits = 0;
       for (std::size_t i = 1; i < name.size(); ++i) {
-        if (name[i] < '0' || name[i] > '9' || bits > (1u << 24)) return make_error(ErrorCode::kUnsupported, "data type {} is not a valid raw type", name);
+        if (name[i] < '0' || name[i] > '9' || bits > (1u << 24))
+          return make_error(ErrorCode::kUnsupported, "data type {} is not a valid raw type", name);
         bits = bits * 10 + static_cast<std::uint64_t>(name[i] - '0');
       }
-      if (bits == 0 || bits % 8 != 0) return make_error(ErrorCode::kUnsupported, "data type {}: raw bits must be a positive multiple of 8", name);
+      if (bits == 0 || bits % 8 != 0)
+        return make_error(ErrorCode::kUnsupported,
+                          "data type {}: raw bits must be a positive multiple of 8", name);
       type.kind = TypeKind::kRawBytes;
       type.size = static_cast<std::uint32_t>(bits / 8);
       return type;
     }
-    return make_error(ErrorCode::kUnsupported, "data type {} is not supported (variable-length types are not readable yet)", name);
+    return make_error(ErrorCode::kUnsupported,
+                      "data type {} is not supported (variable-length types are not readable yet)",
+                      name);
   }
   if (!data_type.is_object() || !data_type.contains("name") || !data_type["name"].is_string()) {
-    return make_error(ErrorCode::kCorrupt, "data_type {} is neither a name nor an object with a name", data_type.dump());
+    return make_error(ErrorCode::kCorrupt,
+                      "data_type {} is neither a name nor an object with a name", data_type.dump());
   }
   const std::string name = data_type["name"].get<std::string>();
   const Json configuration = data_type.value("configuration", Json::object());
   if (name == "fixed_length_utf32" || name == "null_terminated_bytes" || name == "raw_bytes" ||
       name == "fixed_length_bytes") {
     const Json length = configuration.value("length_bytes", Json());
-    if (!length.is_number_unsigned() || length.get<std::uint64_t>() == 0 || length.get<std::uint64_t>() > (1u << 24)) {
-      return make_error(ErrorCode::kCorrupt, "data type {} needs a positive configuration.length_bytes", data_type.dump());
+    if (!length.is_number_unsigned() || length.get<std::uint64_t>() == 0 ||
+        length.get<std::uint64_t>() > (1u << 24)) {
+      return make_error(ErrorCode::kCorrupt,
+                        "data type {} needs a positive configuration.length_bytes",
+                        data_type.dump());
     }
     type.size = length.get<std::uint32_t>();
-    type.kind = name == "fixed_length_utf32" ? TypeKind::kFixedUtf32
-                : name == "null_terminated_bytes" ? TypeKind::kFixedBytes : TypeKind::kRawBytes;
+    type.kind = name == "fixed_length_utf32"      ? TypeKind::kFixedUtf32
+                : name == "null_terminated_bytes" ? TypeKind::kFixedBytes
+                                                  : TypeKind::kRawBytes;
     if (type.kind == TypeKind::kFixedUtf32 && type.size % 4 != 0) {
-      return make_error(ErrorCode::kCorrupt, "data type {}: length_bytes must be a multiple of 4", data_type.dump());
+      return make_error(ErrorCode::kCorrupt, "data type {}: length_bytes must be a multiple of 4",
+                        data_type.dump());
     }
     return type;
   }
@@ -151,8 +169,10 @@ Result<DataType> DataType::from_json(const Json& data_type) {
     type.size = 8;
     type.unit = configuration.value("unit", std::string("generic"));
     const Json scale = configuration.value("scale_factor", Json(1));
-    if (!scale.is_number_unsigned() || scale.get<std::uint64_t>() == 0 || scale.get<std::uint64_t>() > 0xffffffffu) {
-      return make_error(ErrorCode::kCorrupt, "data type {}: scale_factor must be a positive integer", data_type.dump());
+    if (!scale.is_number_unsigned() || scale.get<std::uint64_t>() == 0 ||
+        scale.get<std::uint64_t>() > 0xffffffffu) {
+      return make_error(ErrorCode::kCorrupt,
+                        "data type {}: scale_factor must be a positive integer", data_type.dump());
     }
     type.scale = scale.get<std::uint32_t>();
     return type;
@@ -162,34 +182,50 @@ Result<DataType> DataType::from_json(const Json& data_type) {
 
 std::string DataType::name() const {
   switch (kind) {
-    case TypeKind::kRawBytes: return fmt::format("r{}", size * 8);
-    case TypeKind::kFixedUtf32: return fmt::format("fixed_length_utf32[{}]", size / 4);
-    case TypeKind::kFixedBytes: return fmt::format("null_terminated_bytes[{}]", size);
-    case TypeKind::kDateTime64: return fmt::format("datetime64[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
-    case TypeKind::kTimeDelta64: return fmt::format("timedelta64[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
-    default: return json.is_string() ? json.get<std::string>() : json.dump();
+    case TypeKind::kRawBytes:
+      return fmt::format("r{}", size * 8);
+    case TypeKind::kFixedUtf32:
+      return fmt::format("fixed_length_utf32[{}]", size / 4);
+    case TypeKind::kFixedBytes:
+      return fmt::format("null_terminated_bytes[{}]", size);
+    case TypeKind::kDateTime64:
+      return fmt::format("datetime64[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
+    case TypeKind::kTimeDelta64:
+      return fmt::format("timedelta64[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
+    default:
+      return json.is_string() ? json.get<std::string>() : json.dump();
   }
 }
 
 std::string DataType::numpy_descr() const {
   switch (kind) {
-    case TypeKind::kBool: return "|b1";
-    case TypeKind::kInt: return size == 1 ? "|i1" : fmt::format("<i{}", size);
-    case TypeKind::kUInt: return size == 1 ? "|u1" : fmt::format("<u{}", size);
-    case TypeKind::kFloat: return fmt::format("<f{}", size);
-    case TypeKind::kComplex: return fmt::format("<c{}", size);
-    case TypeKind::kRawBytes: return fmt::format("|V{}", size);
-    case TypeKind::kFixedUtf32: return fmt::format("<U{}", size / 4);
-    case TypeKind::kFixedBytes: return fmt::format("|S{}", size);
-    case TypeKind::kDateTime64: return fmt::format("<M8[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
-    case TypeKind::kTimeDelta64: return fmt::format("<m8[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
+    case TypeKind::kBool:
+      return "|b1";
+    case TypeKind::kInt:
+      return size == 1 ? "|i1" : fmt::format("<i{}", size);
+    case TypeKind::kUInt:
+      return size == 1 ? "|u1" : fmt::format("<u{}", size);
+    case TypeKind::kFloat:
+      return fmt::format("<f{}", size);
+    case TypeKind::kComplex:
+      return fmt::format("<c{}", size);
+    case TypeKind::kRawBytes:
+      return fmt::format("|V{}", size);
+    case TypeKind::kFixedUtf32:
+      return fmt::format("<U{}", size / 4);
+    case TypeKind::kFixedBytes:
+      return fmt::format("|S{}", size);
+    case TypeKind::kDateTime64:
+      return fmt::format("<M8[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
+    case TypeKind::kTimeDelta64:
+      return fmt::format("<m8[{}{}]", scale == 1 ? "" : std::to_string(scale), unit);
   }
   return "|V" + std::to_string(size);
 }
 
 bool DataType::is_numeric() const {
-  return kind == TypeKind::kBool || kind == TypeKind::kInt || kind == TypeKind::kUInt || kind == TypeKind::kFloat ||
-         kind == TypeKind::kComplex;
+  return kind == TypeKind::kBool || kind == TypeKind::kInt || kind == TypeKind::kUInt ||
+         kind == TypeKind::kFloat || kind == TypeKind::kComplex;
 }
 
 Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const Json& fill_value) {
@@ -213,9 +249,12 @@ Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const J
       std::uint64_t bits = 0;
       if (fill_value.is_number_unsigned()) {
         bits = fill_value.get<std::uint64_t>();
-        if (type.kind == TypeKind::kInt && type.size < 8 && bits >> (8 * type.size - 1)) return bad_fill(type, fill_value, "out of range");
-        if (type.kind == TypeKind::kUInt && type.size < 8 && bits >> (8 * type.size)) return bad_fill(type, fill_value, "out of range");
-        if (type.kind != TypeKind::kUInt && type.size == 8 && bits >> 63) return bad_fill(type, fill_value, "out of range");
+        if (type.kind == TypeKind::kInt && type.size < 8 && bits >> (8 * type.size - 1))
+          return bad_fill(type, fill_value, "out of range");
+        if (type.kind == TypeKind::kUInt && type.size < 8 && bits >> (8 * type.size))
+          return bad_fill(type, fill_value, "out of range");
+        if (type.kind != TypeKind::kUInt && type.size == 8 && bits >> 63)
+          return bad_fill(type, fill_value, "out of range");
       } else {
         const std::int64_t value = fill_value.get<std::int64_t>();
         if (type.kind == TypeKind::kUInt) return bad_fill(type, fill_value, "negative");
@@ -229,12 +268,16 @@ Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const J
       return out;
     }
     case TypeKind::kFloat:
-      if (auto status = put_float(type, fill_value, fill_value, out, 0, type.size); !status) return std::move(status).error();
+      if (auto status = put_float(type, fill_value, fill_value, out, 0, type.size); !status)
+        return std::move(status).error();
       return out;
     case TypeKind::kComplex:
-      if (!fill_value.is_array() || fill_value.size() != 2) return bad_fill(type, fill_value, "expected [real, imaginary]");
+      if (!fill_value.is_array() || fill_value.size() != 2)
+        return bad_fill(type, fill_value, "expected [real, imaginary]");
       for (std::size_t part = 0; part < 2; ++part) {
-        if (auto status = put_float(type, fill_value, fill_value[part], out, part * type.size / 2, type.size / 2); !status) {
+        if (auto status = put_float(type, fill_value, fill_value[part], out, part * type.size / 2,
+                                    type.size / 2);
+            !status) {
           return std::move(status).error();
         }
       }
@@ -257,7 +300,8 @@ Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const J
         const std::size_t length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
         if (i + length > text.size()) return bad_fill(type, fill_value, "invalid UTF-8");
         std::uint32_t code = length == 1 ? lead : lead & (0x7fu >> length);
-        for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<std::uint8_t>(text[i + k]) & 0x3fu);
+        for (std::size_t k = 1; k < length; ++k)
+          code = (code << 6) | (static_cast<std::uint8_t>(text[i + k]) & 0x3fu);
         if (at + 4 > out.size()) return bad_fill(type, fill_value, "longer than the type");
         put_le(out, at, code, 4);
         at += 4;

@@ -1,11 +1,11 @@
-// Zarr v3 data types: what zarr.json names, how many bytes an element takes, and fill values as element bytes.
+// Zarr v3 data types: what zarr.json names, how many bytes an element takes, and fill values as
+// element bytes.
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "floe/core/result.h"
 
@@ -29,10 +29,10 @@ enum class TypeKind {
 // One element as it sits in memory after decoding: little-endian, C order.
 struct DataType {
   TypeKind kind = TypeKind::kFloat;
-  std::uint32_t size = 8;    // bytes per element
-  std::string unit;          // datetime64/timedelta64: "s", "ms", "ns", ...
-  std::uint32_t scale = 1;   // datetime64/timedelta64 scale factor
-  Json json;                 // the "data_type" value as written, for messages and for writing back
+  std::uint32_t size = 8;   // bytes per element
+  std::string unit;         // datetime64/timedelta64: "s", "ms", "ns", ...
+  std::uint32_t scale = 1;  // datetime64/timedelta64 scale factor
+  Json json;                // the "data_type" value as written, for messages and for writing back
 
   // Parses the "data_type" member of a Zarr v3 array's zarr.json.
   static Result<DataType> from_json(const Json& data_type);
@@ -44,9 +44,9 @@ struct DataType {
   bool is_numeric() const;  // bool, ints, floats, complex
 };
 
-// The fill value of zarr.json decoded to `type.size` little-endian bytes: numbers, true/false, "NaN",
-// "Infinity", "-Infinity", hex forms ("0x7fc00000"), [re, im] pairs, base64 for raw/fixed bytes, strings for
-// fixed_length_utf32. null gives zeros. Errors name the value and the type.
+// The fill value of zarr.json decoded to `type.size` little-endian bytes: numbers, true/false,
+// "NaN", "Infinity", "-Infinity", hex forms ("0x7fc00000"), [re, im] pairs, base64 for raw/fixed
+// bytes, strings for fixed_length_utf32. null gives zeros. Errors name the value and the type.
 Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const Json& fill_value);
 
 }  // namespace floe::zarr

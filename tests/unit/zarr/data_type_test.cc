@@ -34,16 +34,24 @@ TEST(DataType, NamedTypesHaveSizesAndNumpyDescriptors) {
   EXPECT_EQ(parse(R"("float16")").size, 2u);
   EXPECT_EQ(parse(R"("complex128")").numpy_descr(), "<c16");
   EXPECT_EQ(parse(R"("r16")").numpy_descr(), "|V2");
-  EXPECT_EQ(parse(R"({"name": "fixed_length_utf32", "configuration": {"length_bytes": 16}})").numpy_descr(), "<U4");
-  EXPECT_EQ(parse(R"({"name": "null_terminated_bytes", "configuration": {"length_bytes": 6}})").numpy_descr(), "|S6");
-  EXPECT_EQ(parse(R"({"name": "numpy.datetime64", "configuration": {"unit": "s", "scale_factor": 1}})").numpy_descr(),
-            "<M8[s]");
+  EXPECT_EQ(parse(R"({"name": "fixed_length_utf32", "configuration": {"length_bytes": 16}})")
+                .numpy_descr(),
+            "<U4");
+  EXPECT_EQ(parse(R"({"name": "null_terminated_bytes", "configuration": {"length_bytes": 6}})")
+                .numpy_descr(),
+            "|S6");
+  EXPECT_EQ(
+      parse(R"({"name": "numpy.datetime64", "configuration": {"unit": "s", "scale_factor": 1}})")
+          .numpy_descr(),
+      "<M8[s]");
 }
 
 TEST(DataType, RefusesUnknownAndMalformedTypes) {
   EXPECT_FALSE(DataType::from_json(Json("string")).ok());
   EXPECT_FALSE(DataType::from_json(Json("r7")).ok());
-  EXPECT_FALSE(DataType::from_json(Json::parse(R"({"name": "fixed_length_utf32", "configuration": {}})")).ok());
+  EXPECT_FALSE(
+      DataType::from_json(Json::parse(R"({"name": "fixed_length_utf32", "configuration": {}})"))
+          .ok());
   EXPECT_FALSE(DataType::from_json(Json(3)).ok());
 }
 
@@ -69,18 +77,23 @@ TEST(FillValue, IntegersCheckTheirRange) {
   EXPECT_FALSE(fill_value_bytes(parse(R"("int8")"), Json(-129)).ok());
   EXPECT_FALSE(fill_value_bytes(parse(R"("uint16")"), Json(-1)).ok());
   EXPECT_FALSE(fill_value_bytes(parse(R"("int32")"), Json(1.5)).ok());
-  EXPECT_EQ(fill_as<std::int64_t>(parse(R"({"name": "numpy.datetime64", "configuration": {"unit": "s", "scale_factor": 1}})"),
-                                  "-9223372036854775808"),
-            INT64_MIN);
+  EXPECT_EQ(
+      fill_as<std::int64_t>(
+          parse(
+              R"({"name": "numpy.datetime64", "configuration": {"unit": "s", "scale_factor": 1}})"),
+          "-9223372036854775808"),
+      INT64_MIN);
 }
 
 TEST(FillValue, BytesAndStrings) {
-  const auto bytes = fill_value_bytes(parse(R"({"name": "null_terminated_bytes", "configuration": {"length_bytes": 6}})"),
-                                      Json("YWI="));
+  const auto bytes = fill_value_bytes(
+      parse(R"({"name": "null_terminated_bytes", "configuration": {"length_bytes": 6}})"),
+      Json("YWI="));
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(std::string(bytes->begin(), bytes->end()), std::string("ab\0\0\0\0", 6));
-  const auto text = fill_value_bytes(parse(R"({"name": "fixed_length_utf32", "configuration": {"length_bytes": 8}})"),
-                                     Json("x\xc3\xa9"));
+  const auto text = fill_value_bytes(
+      parse(R"({"name": "fixed_length_utf32", "configuration": {"length_bytes": 8}})"),
+      Json("x\xc3\xa9"));
   ASSERT_TRUE(text.ok());
   const std::uint32_t expected[2] = {'x', 0xe9};
   EXPECT_EQ(std::memcmp(text->data(), expected, 8), 0);
@@ -90,7 +103,8 @@ TEST(FillValue, BytesAndStrings) {
 }
 
 TEST(Base64, RoundTripsAndRejectsMalformedText) {
-  for (std::string text : {std::string(""), std::string("a"), std::string("ab"), std::string("abc"), std::string("\0\xff\x10", 3)}) {
+  for (std::string text : {std::string(""), std::string("a"), std::string("ab"), std::string("abc"),
+                           std::string("\0\xff\x10", 3)}) {
     EXPECT_EQ(base64_decode(base64_encode(text)).value_or("<none>"), text);
   }
   EXPECT_FALSE(base64_decode("abc").has_value());
