@@ -40,6 +40,7 @@ import xarray as xr
 import zarr
 
 import read_cases as RC
+import virtualize_fixtures as VF
 from conftest import Floe, Result, _executable_from_env, ic_list, parse_chunk_key
 
 EXIT_OK, EXIT_USER = 0, 1
@@ -199,3 +200,222 @@ def test_zarr_python_array(case: RC.ZarrCase, zarr_repo: ZarrRepo, floe: Floe, t
     out = tmp_path / "box.npy"
     floe_read(floe, zarr_repo.url, case.path, *sel_args("isel", args), out=out)
     assert_same_array(expected[index], np.load(out), f"{case.path} --isel {' '.join(args)}")
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Arrays virtualized from NetCDF/HDF5 files
+# --------------------------------------------------------------------------------------------------
+
+# libncarg-data is 57 small NetCDF files of a handful of writers: every NCARG_SAMPLE_EVERY-th keeps the run short.
+NCARG_SAMPLE_EVERY = 5
+EXTERNAL = {fx.name: fx for fx in VF.external_fixtures()}
+VIRTUAL_FIXTURES = (VF.fixture_names() + sorted(n for n in EXTERNAL if n.startswith("testdata/"))
+                    + sorted(n for n in EXTERNAL if n.startswith("ncarg/"))[::NCARG_SAMPLE_EVERY])
+# Attributes that make --decode-cf change values (cf_decode.h).
+CF_ATTRIBUTES = {"scale_factor", "add_offset", "_FillValue", "missing_value", "_Unsigned"}
+NON_COORD_PREFIX = "_nc4_non_coord_"
+PURE_DIMENSION = "This is a netCDF dimension but not a netCDF variable"
+# icechunk 2.3 deprecates None as the credential of a local container in favour of this sentinel.
+LOCAL_ACCESS = getattr(getattr(ic, "credentials", None), "LocalFileSystemAccess", None)
+
+
+def register_imagecodecs_for_zarr() -> None:
+    """Lets zarr-python open arrays with the imagecodecs codec names floe writes for HDF5 plugin filters
+    (`numcodecs.imagecodecs_lz4h5` for filter 32004), as test_virtualize.py does."""
+    try:
+        import imagecodecs.numcodecs
+        from zarr.codecs.numcodecs._codecs import _NumcodecsBytesBytesCodec
+        from zarr.registry import register_codec
+    except ImportError:
+        return
+    imagecodecs.numcodecs.register_codecs(verbose=False)
+    for name in ("lz4h5", "bitshuffle", "lzf", "bz2", "szip", "zfp"):
+        cls = type(f"Imagecodecs_{name}", (_NumcodecsBytesBytesCodec,), {}, codec_name=f"imagecodecs_{name}")
+        register_codec(f"numcodecs.imagecodecs_{name}", cls)
+
+
+register_imagecodecs_for_zarr()
+
+
+@dataclass
+class Virtualized:
+    fixture: VF.Fixture
+    repo: Path
+    prefix: str  # the container floe registers for the source's directory ("file:///dir/")
+    warnings: list[str]
+
+    def session(self) -> ic.Session:
+        repo = ic.Repository.open(ic.local_filesystem_storage(str(self.repo)),
+                                  authorize_virtual_chunk_access={self.prefix: LOCAL_ACCESS})
+        return repo.readonly_session(branch="main")
+
+
+def dir_prefix(path: Path) -> str:
+    return "file://" + os.path.dirname(os.path.abspath(path)).rstrip("/") + "/"
+
+
+@pytest.fixture(scope="module")
+def generated_files(tmp_path_factory) -> dict[str, VF.Fixture]:
+    VF.register_hdf5plugin()
+    return VF.generate(tmp_path_factory.mktemp("read-virtual-sources"))
+
+
+@pytest.fixture(scope="module")
+def virtualize(floe: Floe, generated_files: dict[str, VF.Fixture], tmp_path_factory):
+    """fixture name -> Virtualized (floe virtualize runs once per fixture per module)."""
+    cache: dict[str, Virtualized] = {}
+    root = tmp_path_factory.mktemp("read-virtual-repos")
+
+    def get(name: str) -> Virtualized:
+        if name not in cache:
+            fx = generated_files[name] if name in generated_files else EXTERNAL[name]
+            repo = root / re.sub(r"[^\w.-]", "_", name)
+            res = floe.run(["virtualize", str(fx.path), "--repo", str(repo), "--json"], check=False, timeout=300)
+            assert res.returncode == EXIT_OK, f"floe virtualize {fx.path}\n{res.describe()}"
+            cache[name] = Virtualized(fx, repo, dir_prefix(fx.path), [str(w) for w in res.json()["warnings"]])
+        return cache[name]
+
+    return get
+
+
+def zarr_arrays(group: zarr.Group, prefix: str = "") -> dict[str, zarr.Array]:
+    """Every array under `group`, by absolute path."""
+    out: dict[str, zarr.Array] = {}
+    for key, node in group.members():
+        path = f"{prefix}/{key}"
+        if isinstance(node, zarr.Array):
+            out[path] = node
+        else:
+            out.update(zarr_arrays(node, path))
+    return out
+
+
+class SourceTruth:
+    """Raw values of a source file: netCDF4-python with auto mask/scale and char-to-string off for
+    NetCDF files, h5py for HDF5 files and for the objects of a NetCDF-4 file netCDF-C does not show."""
+
+    def __init__(self, fx: VF.Fixture):
+        import h5py
+        import netCDF4
+
+        self.fx = fx
+        self.nc = None
+        self.h5 = None
+        if fx.kind in ("netcdf3", "netcdf4"):
+            self.nc = netCDF4.Dataset(fx.path)
+            self.nc.set_auto_maskandscale(False)
+            self.nc.set_auto_chartostring(False)
+        if fx.kind != "netcdf3":
+            self.h5 = h5py.File(fx.path, "r")
+            self.h5_paths: dict[str, str] = {}
+
+            def visit(name: str, obj) -> None:
+                if isinstance(obj, h5py.Dataset) and not self._pure_dimension(obj):
+                    parts = name.split("/")
+                    if parts[-1].startswith(NON_COORD_PREFIX):
+                        parts[-1] = parts[-1][len(NON_COORD_PREFIX):]
+                    self.h5_paths["/" + "/".join(parts)] = "/" + name
+
+            self.h5.visititems(visit)
+
+    @staticmethod
+    def _pure_dimension(ds) -> bool:
+        name = ds.attrs.get("NAME")
+        if isinstance(name, bytes):
+            name = name.decode(errors="replace")
+        return isinstance(name, str) and name.startswith(PURE_DIMENSION)
+
+    def values(self, path: str) -> tuple[str, Any] | None:
+        """(library, raw values) of the variable at zarr `path`; None when no library shows it."""
+        if self.nc is not None:
+            group = self.nc
+            parts = path.strip("/").split("/")
+            for part in parts[:-1]:
+                group = group.groups.get(part) if group is not None else None
+            variable = None if group is None else group.variables.get(parts[-1])
+            if variable is not None:
+                return "netCDF4", np.asarray(variable[...])
+        if self.h5 is not None and path in self.h5_paths:
+            ds = self.h5[self.h5_paths[path]]
+            if ds.shape is None:
+                return "h5py", np.zeros((0,), dtype=ds.dtype)
+            return "h5py", np.asarray(ds[()])
+        return None
+
+    def close(self) -> None:
+        if self.nc is not None:
+            self.nc.close()
+        if self.h5 is not None:
+            self.h5.close()
+
+
+def xarray_decoded(session: ic.Session, path: str) -> np.ndarray:
+    """What xr.open_zarr decodes for the array at `path` just before times become dates: the Zarr backend's
+    variable (its _FillValue decoded) through CFMaskCoder and CFScaleOffsetCoder as decode_cf_variable runs
+    them with open_zarr's defaults (decode_times=True, so integer times are masked to NaT)."""
+    from xarray.backends.zarr import ZarrStore
+    from xarray.coding.times import CFTimedeltaCoder
+    from xarray.coding.variables import CFMaskCoder, CFScaleOffsetCoder
+
+    group, _, name = path.strip("/").rpartition("/")
+    store = ZarrStore.open_group(session.store, group=group or None, mode="r", consolidated=False, zarr_format=3)
+    variable = store.open_store_variable(name)
+    for coder in (CFMaskCoder(decode_times=True, decode_timedelta=CFTimedeltaCoder()),
+                  CFScaleOffsetCoder(decode_times=True, decode_timedelta=CFTimedeltaCoder())):
+        variable = coder.decode(variable, name=name)
+    return np.asarray(variable.values)
+
+
+def is_variable_length(dtype: np.dtype) -> bool:
+    return dtype.kind in "OT"
+
+
+@pytest.mark.parametrize("name", VIRTUAL_FIXTURES)
+def test_virtualized_arrays(name: str, virtualize, floe: Floe, tmp_path: Path) -> None:
+    v = virtualize(name)
+    session = v.session()
+    arrays = zarr_arrays(zarr.open_group(session.store, mode="r", zarr_format=3))
+    truth = SourceTruth(v.fixture)
+    problems: list[str] = []
+    compared = decoded = 0
+    try:
+        for path, array in sorted(arrays.items()):
+            what = f"{name} {path}"
+            out = tmp_path / (re.sub(r"\W", "_", path) + ".npy")
+            res = floe_read(floe, v.repo, path, "--authorize", v.prefix, out=out, check=False)
+            assert_no_crash(res)
+            if is_variable_length(array.dtype):
+                # Variable-length strings have no fixed element size: floe read refuses them by name.
+                if res.returncode != EXIT_USER or path.strip("/") not in res.stderr.decode(errors="replace"):
+                    problems.append(f"{what}: a variable-length string array must be refused with exit 1 "
+                                    f"naming it\n{res.describe()}")
+                assert not out.exists()
+                continue
+            if res.returncode != EXIT_OK:
+                problems.append(f"{what}: floe read failed\n{res.describe()}")
+                continue
+            source = truth.values(path)
+            if source is None:
+                problems.append(f"{what}: neither netCDF4 nor h5py shows this variable")
+                continue
+            library, expected = source
+            try:
+                assert_same_array(expected, np.load(out), f"{what} raw vs {library}")
+                compared += 1
+            except AssertionError as e:
+                problems.append(str(e))
+            if not (CF_ATTRIBUTES & set(array.attrs)) or array.dtype.kind not in "biuf":
+                continue
+            res = floe_read(floe, v.repo, path, "--authorize", v.prefix, "--decode-cf", out=out, check=False)
+            if res.returncode != EXIT_OK:
+                problems.append(f"{what}: floe read --decode-cf failed\n{res.describe()}")
+                continue
+            try:
+                assert_same_array(xarray_decoded(session, path), np.load(out), f"{what} --decode-cf vs xarray")
+                decoded += 1
+            except AssertionError as e:
+                problems.append(str(e))
+    finally:
+        truth.close()
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+    assert compared > 0 or not arrays, f"{name}: nothing compared"
