@@ -164,13 +164,7 @@ def chunk_grid_size(shape: tuple[int, ...], chunks: tuple[int, ...]) -> int:
 
 
 # floe bugs these tests found and that are not fixed yet: strict, so a fix turns them into failures to remove here.
-KNOWN_ZARR_BUGS = {
-    "sharding/zstd_after_shard_uint8": (
-        "array_reader.cc takes the shard-by-range path whenever pipeline_->sharding() is set, also when a "
-        "bytes->bytes codec (zarr-python's default zstd with serializer=ShardingCodec) follows "
-        "sharding_indexed; it must check CodecPipeline::shard_ranges_readable() and otherwise decode whole "
-        "stored chunks through the pipeline (error: 'shard (0) holds 41 bytes, less than its 52-byte index')"),
-}
+KNOWN_ZARR_BUGS: dict[str, str] = {}
 
 
 def known_bug_params(items: list, ids: list[str], bugs: dict[str, str]) -> list:
