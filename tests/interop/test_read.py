@@ -413,3 +413,194 @@ def test_virtualized_arrays(name: str, virtualize, floe: Floe, tmp_path: Path) -
         truth.close()
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
     assert compared > 0 or not arrays, f"{name}: nothing compared"
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Coordinate selections against xarray's .sel
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CoordsRepo:
+    url: str
+    session: ic.Session
+
+    def open(self, group: str, times: str = "raw") -> xr.Dataset:
+        """The group through xarray: times undecoded ("raw"), as cftime dates ("cftime") or numpy ("numpy")."""
+        decode: Any = {"raw": False, "numpy": True,
+                       "cftime": xr.coders.CFDatetimeCoder(use_cftime=True)}[times]
+        return xr.open_zarr(self.session.store, group=group, consolidated=False, zarr_format=3, chunks=None,
+                            decode_times=decode)
+
+
+@pytest.fixture(scope="module")
+def coords_repo(tmp_path_factory) -> CoordsRepo:
+    """The datasets of read_cases.grid_datasets() and calendar_datasets(), one group each, written by xarray."""
+    root = tmp_path_factory.mktemp("read-coords") / "repo"
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(root)))
+    session = repo.writable_session("main")
+    for name, ds in RC.grid_datasets().items():
+        ds.to_zarr(session.store, group=name, zarr_format=3, consolidated=False, mode="w")
+    for label, ds in RC.calendar_datasets().items():
+        ds.to_zarr(session.store, group=f"cal_{label}", zarr_format=3, consolidated=False, mode="w")
+    session.commit("xarray datasets for coordinate selections")
+    return CoordsRepo(str(root), repo.readonly_session(branch="main"))
+
+
+@dataclass
+class SelCase:
+    id: str
+    group: str
+    variable: str
+    args: list[str]  # --sel/--isel arguments
+    expect: Any  # DataArray (with pos_<dim> coordinates) -> the selected DataArray, dims kept
+    times: str = "raw"
+
+
+def _seam(dim: str, west: slice, east: slice):
+    return lambda da: xr.concat([da.sel({dim: west}), da.sel({dim: east})], dim=dim)
+
+
+def _cftime(calendar: str, *fields: int):
+    import cftime
+
+    return cftime.datetime(*fields, calendar=calendar)
+
+
+def _grid_cases() -> list[SelCase]:
+    asc, desc, fine = "asc_0_360", "desc_pm180", "f32_fine"
+    cases = [
+        # Ascending latitude, longitude stored 0..357.5.
+        SelCase("asc-lat", asc, "t2m", ["--sel", "lat=-10.25:-1"], lambda da: da.sel(lat=slice(-10.25, -1))),
+        SelCase("asc-lat-reversed-bounds", asc, "t2m", ["--sel", "lat=-1:-10.25"],
+                lambda da: da.sel(lat=slice(-10.25, -1))),
+        SelCase("asc-lon-pm180-request", asc, "t2m", ["--sel", "lon=-48.75:-41.5"],
+                lambda da: da.sel(lon=slice(311.25, 318.5))),
+        SelCase("asc-lon-plain", asc, "t2m", ["--sel", "lon=100.1:120"], lambda da: da.sel(lon=slice(100.1, 120))),
+        SelCase("asc-seam-pm180", asc, "t2m", ["--sel", "lon=-20:40", "--sel", "lat=30:60"],
+                lambda da: _seam("lon", slice(340, None), slice(None, 40))(da.sel(lat=slice(30, 60)))),
+        SelCase("asc-seam-360-wrapping", asc, "t2m", ["--sel", "lon=350:10"],
+                _seam("lon", slice(350, None), slice(None, 10))),
+        SelCase("asc-point", asc, "t2m", ["--sel", "lat=12.3", "--sel", "lon=-100.2"],
+                lambda da: da.sel(lat=[12.3], lon=[259.8], method="nearest")),
+        SelCase("asc-point-tie", asc, "t2m", ["--sel", "lat=0", "--sel", "lon=1.25"],
+                lambda da: da.sel(lat=[0.0], lon=[1.25], method="nearest")),
+        SelCase("asc-time-lat-lon", asc, "t2m",
+                ["--sel", "time=2020-02-01:2020-02-03", "--sel", "lat=-20:-5", "--sel", "lon=300:330"],
+                lambda da: da.sel(time=slice("2020-02-01", "2020-02-03"), lat=slice(-20, -5),
+                                  lon=slice(300, 330)), times="numpy"),
+        SelCase("asc-time-point", asc, "t2m", ["--sel", "time=2020-02-02T04", "--isel", "lat=0:3"],
+                lambda da: da.sel(time=[np.datetime64("2020-02-02T04")], method="nearest").isel(lat=slice(0, 3)),
+                times="numpy"),
+        SelCase("asc-isel-negative", asc, "t2m", ["--isel", "time=-5:", "--isel", "lat=3:7", "--isel", "lon=-1"],
+                lambda da: da.isel(time=slice(-5, None), lat=slice(3, 7), lon=[-1])),
+        SelCase("asc-isel-sel-mixed", asc, "t2m", ["--isel", "time=2:-30", "--sel", "lon=-2.5:2.5"],
+                lambda da: _seam("lon", slice(357.5, None), slice(None, 2.5))(da.isel(time=slice(2, -30)))),
+        # Descending latitude, longitude stored -180..177.5.
+        SelCase("desc-lat", desc, "t2m", ["--sel", "lat=-10.25:-1"], lambda da: da.sel(lat=slice(-1, -10.25))),
+        SelCase("desc-lat-descending-bounds", desc, "t2m", ["--sel", "lat=10:-10"],
+                lambda da: da.sel(lat=slice(10, -10))),
+        SelCase("desc-lon-360-request", desc, "t2m", ["--sel", "lon=190:200"],
+                lambda da: da.sel(lon=slice(-170, -160))),
+        SelCase("desc-seam-pm180", desc, "t2m", ["--sel", "lon=170:-170", "--sel", "lat=5:-5"],
+                lambda da: _seam("lon", slice(170, None), slice(None, -170))(da.sel(lat=slice(5, -5)))),
+        SelCase("desc-seam-360", desc, "t2m", ["--sel", "lon=160:200"],
+                _seam("lon", slice(160, None), slice(None, -160))),
+        SelCase("desc-point", desc, "t2m", ["--sel", "lat=-33.3", "--sel", "lon=200.1"],
+                lambda da: da.sel(lat=[-33.3], lon=[-159.9], method="nearest")),
+        SelCase("desc-point-tie", desc, "t2m", ["--sel", "lat=0", "--sel", "lon=-1.25"],
+                lambda da: da.sel(lat=[0.0], lon=[-1.25], method="nearest")),
+        SelCase("desc-isel-negative", desc, "t2m", ["--isel", "lat=-4:-1", "--isel", "lon=-3:", "--isel", "time=7"],
+                lambda da: da.isel(lat=slice(-4, -1), lon=slice(-3, None), time=[7])),
+        # float32 latitude (bounds compared in float32, as numpy does) and a longitude with a gap at the seam.
+        SelCase("f32-lat", fine, "t2m", ["--sel", "lat=-0.3:0.3"], lambda da: da.sel(lat=slice(-0.3, 0.3))),
+        SelCase("f32-lat-point", fine, "t2m", ["--sel", "lat=0.1", "--isel", "time=0"],
+                lambda da: da.sel(lat=[0.1], method="nearest").isel(time=[0])),
+        SelCase("f32-seam", fine, "t2m", ["--sel", "lon=-2:3", "--isel", "time=1:3"],
+                lambda da: _seam("lon", slice(358, None), slice(None, 3))(da.isel(time=slice(1, 3)))),
+        SelCase("f32-lon-plain", fine, "t2m", ["--sel", "lon=356.05:356.45"],
+                lambda da: da.sel(lon=slice(356.05, 356.45))),
+    ]
+    return cases
+
+
+# calendar label -> (date-string ranges, nearest points as (spec, cftime fields))
+CALENDAR_SELECTIONS: dict[str, tuple[list[str], list[tuple[str, tuple[int, ...]]]]] = {
+    "standard": (["2000-02-28:2000-03-01", "2000-02:2000-02", "2000-01-31T12:2000-02-01T06", "2000-04:"],
+                 [("2000-02-29T04", (2000, 2, 29, 4))]),
+    "gregorian_1582": (["1582-10:1582-10", "1582-10-01:1582-10-20", ":1582-09-05"],
+                       [("1582-10-15", (1582, 10, 15)), ("1582-10-04T13", (1582, 10, 4, 13))]),
+    "proleptic_gregorian": (["2000-02-29:2000-02-29", "2000-02:2000-03-01T12", "1999-12-15T13:1999-12-17"],
+                            [("2000-02-29T01", (2000, 2, 29, 1))]),
+    "noleap": (["2000-02-28:2000-03-01", "2000-02:2000-02", "2001-01:2001"], [("2000-03-01T05", (2000, 3, 1, 5))]),
+    "365_day": (["1900-02-27:1900-03-01", "1900-03:1900-03"], [("1900-02-28T20", (1900, 2, 28, 20))]),
+    "all_leap": (["2001-02-29:2001-02-29", "2001-02:2001-03-01", "2002-02-29:2002-03"],
+                 [("2001-02-29T12", (2001, 2, 29, 12))]),
+    "366_day": (["2001-02-28:2001-02-29", "2001-03-01T06:2001-03-02"], [("2001-02-29T11", (2001, 2, 29, 11))]),
+    "360_day": (["2000-02-30:2000-02-30", "2000-02-29:2000-03-01", "2001-02:2001-02"],
+                [("2000-02-30T07", (2000, 2, 30, 7))]),
+    "julian": (["1900-02-29:1900-02-29", "1900-02-28:1900-03-01"], [("1900-02-29T18", (1900, 2, 29, 18))]),
+}
+
+
+def _calendar_cases() -> list[SelCase]:
+    cases = []
+    for label, (ranges, points) in CALENDAR_SELECTIONS.items():
+        calendar = RC.CALENDARS[label].get("calendar", label)
+        group = f"cal_{label}"
+        for spec in ranges:
+            start, _, stop = spec.partition(":") if spec.count(":") == 1 else _split_dates(spec)
+            window = slice(start or None, stop or None)
+            cases.append(SelCase(f"{label}-{spec}", group, "v", ["--sel", f"time={spec}"],
+                                 lambda da, w=window: da.sel(time=w), times="cftime"))
+            if calendar in ("standard", "proleptic_gregorian") and not label.endswith("1582"):
+                cases.append(SelCase(f"{label}-{spec}-numpy", group, "v", ["--sel", f"time={spec}"],
+                                     lambda da, w=window: da.sel(time=w), times="numpy"))
+        for spec, fields in points:
+            cases.append(SelCase(f"{label}-point-{spec}", group, "v", ["--sel", f"time={spec}", "--isel", "x=1:"],
+                                 lambda da, c=calendar, f=fields: da.sel(time=[_cftime(c, *f)], method="nearest")
+                                 .isel(x=slice(1, None)), times="cftime"))
+    return cases
+
+
+def _split_dates(spec: str) -> tuple[str, str, str]:
+    """'2000-01-31T12:2000-02-01T06' -> ('2000-01-31T12', ':', '2000-02-01T06'): the colon between two dates."""
+    for i, ch in enumerate(spec):
+        if ch == ":" and re.fullmatch(r"-?\d{4}(-\d\d(-\d\d(T\d\d(:\d\d(:\d\d)?)?)?)?)?", spec[:i]) and \
+                re.fullmatch(r"(-?\d{4}(-\d\d(-\d\d(T\d\d(:\d\d(:\d\d)?)?)?)?)?)?", spec[i + 1:]):
+            return spec[:i], ":", spec[i + 1:]
+    raise AssertionError(spec)
+
+
+SEL_CASES = _grid_cases() + _calendar_cases()
+
+
+def expected_selection(repo: CoordsRepo, case: SelCase) -> tuple[xr.DataArray, dict[str, np.ndarray]]:
+    """xarray's selection and, per dimension, the raw (undecoded) coordinate values it kept."""
+    raw = repo.open(case.group, "raw")
+    ds = repo.open(case.group, case.times)
+    da = ds[case.variable]
+    da = da.assign_coords({f"pos_{d}": (d, np.arange(da.sizes[d])) for d in da.dims})
+    selected = case.expect(da)
+    coords = {d: raw[d].values[selected[f"pos_{d}"].values] for d in da.dims if d in raw.variables}
+    return selected, coords
+
+
+@pytest.mark.parametrize("case", SEL_CASES, ids=lambda c: c.id)
+def test_selection_matches_xarray(case: SelCase, coords_repo: CoordsRepo, floe: Floe, tmp_path: Path) -> None:
+    import netCDF4
+
+    expected, coords = expected_selection(coords_repo, case)
+    assert expected.size > 0, f"{case.id}: xarray selects nothing (the case is wrong)"
+    out = tmp_path / "sel.nc"
+    summary = floe_read(floe, coords_repo.url, f"/{case.group}/{case.variable}", *case.args, out=out).json()
+    assert summary["shape"] == list(expected.shape), (
+        f"{case.id}: floe selected shape {summary['shape']}, xarray {list(expected.shape)}")
+    with netCDF4.Dataset(out) as nc:
+        nc.set_auto_maskandscale(False)
+        variable = nc[case.variable]
+        assert variable.dimensions == expected.dims, f"{case.id}: dims {variable.dimensions} != {expected.dims}"
+        assert_same_array(expected.values, variable[...], f"{case.id} values")
+        for dim, values in coords.items():
+            assert dim in nc.variables, f"{case.id}: the output has no coordinate variable {dim}"
+            assert_same_array(values, nc[dim][...], f"{case.id} coordinate {dim}")
