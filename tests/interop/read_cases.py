@@ -55,7 +55,6 @@ DTYPES: dict[str, np.dtype] = {
     "timedelta_ms": np.dtype("m8[ms]"),  # numpy.timedelta64 unit ms
 }
 
-NUMERIC = [n for n, d in DTYPES.items() if d.kind in "biufc"]
 WORDS = ["", "a", "zé", "日本", "𝄞x", "hello", "\u00fc\u00df", "12345", "tab\t", "ω"]
 BYTE_WORDS = [b"", b"a", b"ab\x01", b"\xff\xfe", b"abcdef", b"x y", b"\x7f", b"123"]
 
