@@ -22,7 +22,8 @@
 # time. Scenarios: "local" (the repository and files on local disk, page cache warm after the warm-up run),
 # "latency-<L>" (S3 through a faultproxy on 127.0.0.1:PROXY_PORT adding LATENCY per request) and
 # "latency-0ms" (through a proxy adding nothing). ROUNDS rounds; the tools alternate within a round and the
-# order is reversed every other round. GETs and bytes are the proxy's counters. Each record carries the
+# order is reversed every other round. GETs and bytes are the proxy's counters; server_cpu_s is the CPU
+# time versitygw and the proxy spent during the run (they share the cores). Each record carries the
 # 1-minute load average before the run. The decode ceiling (bench/floe_bench_inflate.cc: the first
 # INFLATE_CHUNKS chunks inflated by libdeflate and decoded by floe's pipeline, on 1 and on nproc threads) is
 # measured once per run, before the rounds. Raw JSON lines go to bench/results/read-<date>.jsonl; a Markdown
@@ -194,6 +195,19 @@ cmd_for() { # tool repo_url port(empty: local) authorize out_file -> sets the ar
   esac
 }
 
+# CPU seconds (user + system) used so far by the S3 server and the scenario's proxy: they share the two cores
+# with the tools, so the S3 scenarios report them per run (server_cpu_s).
+server_pids=()
+server_cpu_ticks() {
+  local pid total=0 ticks
+  for pid in "${server_pids[@]}"; do
+    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || ticks=0
+    total=$((total + ${ticks:-0}))
+  done
+  echo "$total"
+}
+clk_tck="$(getconf CLK_TCK)"
+
 nrun=0
 run_one() { # scenario latency_ms round tool repo_url port authorize [record: 1/0]
   local scenario="$1" lat="$2" round="$3" tool="$4" url="$5" port="$6" auth="$7" record="${8:-1}" rc=0
@@ -210,7 +224,8 @@ run_one() { # scenario latency_ms round tool repo_url port authorize [record: 1/
       extra+=(--set floe_bin_changed=true)
     fi
   fi
-  if [ -n "$port" ]; then proxy_reset "$port"; fi
+  local server_before=0
+  if [ -n "$port" ]; then proxy_reset "$port"; server_before="$(server_cpu_ticks)"; fi
   load="$(cut -d' ' -f1 /proc/loadavg)"
   echo "" >"$tmp/time"
   if [ -n "$timebin" ]; then
@@ -219,7 +234,11 @@ run_one() { # scenario latency_ms round tool repo_url port authorize [record: 1/
     timeout "$TOOL_TIMEOUT" "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" || rc=$?
   fi
   local -a stats=()
-  if [ -n "$port" ]; then proxy_stats "$port" "$tmp/stats"; stats=(--stats "$tmp/stats"); fi
+  if [ -n "$port" ]; then
+    proxy_stats "$port" "$tmp/stats"
+    stats=(--stats "$tmp/stats")
+    extra+=(--set "server_cpu_s=$(awk -v a="$server_before" -v b="$(server_cpu_ticks)" -v h="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / h }')")
+  fi
   if [ -f "$out" ]; then extra+=(--set "out_file_bytes=$(stat -c %s "$out")"); fi
   rm -f -- "$out"
   if [ "$record" = 1 ]; then
@@ -239,6 +258,12 @@ for s in "${scenarios[@]}"; do
       if [ "$s" = latency ]; then port="$PROXY_PORT"; lat="$lat_ms"; name="latency-${lat_ms}ms"; plat="$LATENCY"
       else port="$PROXY0_PORT"; lat=0; name=latency-0ms; plat=0s; fi
       start_proxy "$port" "$plat"
+      server_pids=("${proxy_pids[-1]}")
+      if [ -f "$STATE/pids" ]; then
+        while read -r pname ppid _; do
+          if [ "$pname" = versitygw ]; then server_pids+=("$ppid"); fi
+        done <"$STATE/pids"
+      fi
       key="read-repo-$run_id-$name"
       s3_prefixes+=("$BUCKET/$key")
       url="s3://$BUCKET/$key"

@@ -133,8 +133,8 @@ def summarize(recs, out):
         out.append(f"Load average (1 min) before the runs: median {fmt(med(loads), '.1f')}, "
                    f"range {fmt(min(loads) if loads else None, '.1f')}–{fmt(max(loads) if loads else None, '.1f')}.\n\n")
         out.append("| tool | runs (failed) | median s (range) | process wall s | CPU s | peak RSS MiB | GETs | MiB via proxy "
-                   "| time relative to floe-stats (per-round median) |\n")
-        out.append("|---|---|---|---|---|---|---|---|---|\n")
+                   "| server CPU s | time relative to floe-stats (per-round median, range) |\n")
+        out.append("|---|---|---|---|---|---|---|---|---|---|\n")
         tools = [t for t in TOOL_ORDER if any(r.get("tool") == t for r in rs)]
         for tool in tools:
             tr = [r for r in rs if r.get("tool") == tool]
@@ -146,7 +146,7 @@ def summarize(recs, out):
             out.append(f"| {tool} | {len(ok)} ({len(tr) - len(ok)}) | {span(nums(ok, 'seconds'))} "
                        f"| {fmt(med(nums(ok, 'process_wall_s')))} | {fmt(med(nums(ok, 'cpu_s')))} "
                        f"| {fmt(med(rss) / MIB if rss else None, ',.0f')} | {fmt(med(gets), ',.0f')} "
-                       f"| {fmt(med(moved) / MIB if moved else None, ',.0f')} "
+                       f"| {fmt(med(moved) / MIB if moved else None, ',.0f')} | {fmt(med(nums(ok, 'server_cpu_s')))} "
                        f"| {'1.00' if tool == 'floe-stats' else (span(ratios) if ratios else 'n/a')} |\n")
         errors = [r for r in rs if "error" in r]
         for r in errors[:5]:
@@ -198,12 +198,12 @@ def summarize(recs, out):
                     notes.append(note + ".\n")
             if notes:
                 out.append("\n" + "".join(notes))
-        for peer in PEERS:
-            ratios = per_round_ratios(rs, peer)
-            if ratios:
-                goal = TARGET_LOCAL if scenario == "local" else TARGET_S3 if scenario.startswith("latency-") and scenario != "latency-0ms" else None
-                if goal:
-                    targets.append((f"{scenario}: {peer} / floe-stats time", statistics.median(ratios), goal))
+        goal = TARGET_LOCAL if scenario == "local" else TARGET_S3 if scenario != "latency-0ms" else None
+        for base in ("floe-stats", "floe-npy"):
+            for peer in PEERS:
+                ratios = per_round_ratios(rs, peer, base)
+                if ratios and goal:
+                    targets.append((f"{scenario}: {peer} / {base} time (per-round median)", statistics.median(ratios), goal))
         problems = stats_check(rs)
         out.append("\nValues: " + ("every tool's count, NaN count, min, max and mean agree with floe's.\n"
                                    if not problems else "MISMATCH: " + "; ".join(problems[:5]) + "\n"))
