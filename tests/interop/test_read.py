@@ -937,10 +937,6 @@ def test_error_virtual_source_modified(floe: Floe, tmp_path: Path) -> None:
     assert_same_array(values[20:], np.load(out), "chunks without a checksum")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "floe virtualize records no checksum for file:// sources (virtualize_command.cc fills "
-    "WriteContext::checksums only for non-file:// locations), so floe read cannot tell that a local source "
-    "changed after virtualization and reads the new bytes"))
 def test_error_virtualized_local_source_modified(floe: Floe, generated_files: dict[str, VF.Fixture],
                                                  tmp_path: Path) -> None:
     """A file virtualized by floe and modified afterwards: the read must fail saying so."""

@@ -232,7 +232,15 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
   FLOE_ASSIGN_OR_RETURN(auto session, repository->write_session(arguments.branch));
   virt::WriteContext context{.registry = registry.get(), .scheduler = &scheduler};
   for (const SourceFile& file : files) {
-    if (!file.location.starts_with("file://") && !file.meta.etag.empty()) {
+    // Local files are pinned by modification time: readers of other implementations compute a local file's ETag
+    // their own way, while "not modified since" means the same to all of them. The listing gives whole seconds
+    // and icechunk compares against the sub-second mtime, so the pin is the next second.
+    if (file.location.starts_with("file://")) {
+      if (file.meta.last_modified && *file.meta.last_modified > 0) {
+        context.checksums[file.location] =
+            virt::SourceChecksum{.last_modified = static_cast<uint32_t>(*file.meta.last_modified + 1)};
+      }
+    } else if (!file.meta.etag.empty()) {
       context.checksums[file.location] = virt::SourceChecksum{.etag = file.meta.etag};
     }
   }
