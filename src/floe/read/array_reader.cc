@@ -549,7 +549,9 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
               unit.has_inline ? std::string("inline")
               : unit.virtual_source
                   ? fmt::format("{} [{}, +{})", unit.virtual_source->url, unit.offset, unit.length)
-                  : fmt::format("chunk object [{}, +{})", unit.offset, unit.length);
+                  : fmt::format("chunk object {} [{}, +{})",
+                                requests[unit.request].store->url_for(requests[unit.request].key), unit.offset,
+                                unit.length);
           errors[k] = std::move(status).error().add_context(fmt::format(
               "decoding chunk {} of {} from {}", format_index(unit.unit), path_, where));
           return;
