@@ -15,7 +15,7 @@ go="$(command -v go || echo /usr/local/go/bin/go)"
 if command -v clang++-14 >/dev/null; then
   cmake --preset fuzz >/dev/null
   cmake --build build/fuzz -j "$jobs"
-  FLOE_FUZZ_SECONDS="${FLOE_FUZZ_SECONDS:-20}" fuzz/run_all.sh build/fuzz
+  FLOE_FUZZ_SECONDS="${FLOE_FUZZ_SECONDS:-6}" fuzz/run_all.sh build/fuzz
 fi
 
 cmake --preset dev >/dev/null
