@@ -21,11 +21,13 @@ build_packages=(
   libcurl4-openssl-dev libnghttp2-dev libssl-dev libdeflate-dev zlib1g-dev libzstd-dev
   libblosc-dev liblz4-dev libaec-dev libbz2-dev nlohmann-json3-dev flatbuffers-compiler libflatbuffers-dev
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libhdf5-dev libnetcdf-dev
+  libopenjp2-7-dev libpng-dev
 )
 # hdf5-tools/netcdf-bin: h5repack, h5debug, ncgen make and inspect the virtualize fixtures; libncarg-data ships
 # sample NetCDF files; the filter plugins let Debian's HDF5 tools read the hdf5plugin-filtered fixtures.
+# ecCodes is the GRIB tests' oracle and message writer (C API and grib_* tools).
 test_packages=( nginx-light clang-14 libclang-rt-14-dev python3-venv hdf5-tools netcdf-bin libncarg-data
-  hdf5-filter-plugin hdf5-filter-plugin-blosc-serial bitshuffle )
+  hdf5-filter-plugin hdf5-filter-plugin-blosc-serial bitshuffle libeccodes-dev libeccodes-tools )
 
 missing=()
 for pkg in "${build_packages[@]}" $( [ $build_only = 1 ] || echo "${test_packages[@]}" ); do

@@ -46,6 +46,8 @@ void register_builtin_codecs(CodecRegistry& registry) {
   registry.add("numcodecs.imagecodecs_lz4h5", make_lz4h5_codec);
   registry.add("numcodecs.imagecodecs_szip", make_szip_codec);
   registry.add("floe.hdf5_bitshuffle", make_hdf5_bitshuffle_codec);
+  registry.add("gribberish", make_gribberish_codec);
+  registry.add("floe.grib", make_floe_grib_codec);
 }
 
 Result<std::uint64_t> config_unsigned(const CodecSpec& spec, std::string_view key,

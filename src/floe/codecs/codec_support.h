@@ -90,5 +90,7 @@ Result<AnyCodec> make_bz2_codec(const CodecSpec& spec);
 Result<AnyCodec> make_lz4h5_codec(const CodecSpec& spec);
 Result<AnyCodec> make_szip_codec(const CodecSpec& spec);
 Result<AnyCodec> make_hdf5_bitshuffle_codec(const CodecSpec& spec);
+Result<AnyCodec> make_gribberish_codec(const CodecSpec& spec);  // grib2/grib_codec.cc
+Result<AnyCodec> make_floe_grib_codec(const CodecSpec& spec);
 
 }  // namespace floe::codecs

@@ -426,8 +426,11 @@ TEST_F(CodecVectors, EveryBuiltinCodecHasVectors) {
   };
   for (const ArrayCase& array : array_cases()) collect(array.metadata.codecs);
   for (const BufferCase& buffer : buffer_cases()) collect(buffer.codecs);
+  // The GRIB codecs decode whole GRIB messages: tests/unit/grib2 checks them against ecCodes and
+  // gribberish.
+  const std::set<std::string> tested_elsewhere = {"gribberish", "floe.grib"};
   for (const std::string& name : registry().names()) {
-    EXPECT_TRUE(seen.count(name)) << name;
+    EXPECT_TRUE(seen.count(name) || tested_elsewhere.count(name)) << name;
   }
 }
 
