@@ -1,6 +1,6 @@
 // Internal to the GRIB decoders: a ValueSource yields a field's scaled packed values in storage
-// order, range by range, so that the layout step can write rows straight into the output; one
-// factory per data representation (packing_*.cc).
+// order, range by range, so that the layout step can write rows straight into the output without a
+// field-sized scratch array; one factory per data representation (packing_*.cc).
 #pragma once
 
 #include <algorithm>
@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <type_traits>
 
 #include "floe/codecs/grib2/bits.h"
 #include "floe/codecs/grib2/packed_field.h"
@@ -21,11 +20,12 @@ class ValueSource {
  public:
   virtual ~ValueSource() = default;
   // Writes packed values [first, first + count) to `out`; the range lies within value_count.
-  virtual void emit(std::uint64_t first, std::uint64_t count, T* out) const = 0;
+  // Decoding asks for consecutive ranges from 0 upward (sequential sources rely on it).
+  virtual void emit(std::uint64_t first, std::uint64_t count, T* out) = 0;
 };
 
 template <typename T>
-using ValueSourcePtr = std::unique_ptr<const ValueSource<T>>;
+using ValueSourcePtr = std::unique_ptr<ValueSource<T>>;
 
 // Y = (X * 2^E + R) * 10^-D, evaluated in this order in double precision as ecCodes does.
 struct Scaling {
@@ -40,32 +40,18 @@ struct Scaling {
   double apply(double code) const { return (code * binary + reference) * decimal; }
 };
 
-// Complex packing marks missing values with this code.
-inline constexpr std::int64_t kMissingCode = std::numeric_limits<std::int64_t>::min();
-
-// An array of decoded integer codes, scaled on emit.
+// An array of decoded integer codes (JPEG2000, PNG, CCSDS), scaled on emit.
 template <typename T, typename Code>
 class CodeSource final : public ValueSource<T> {
  public:
-  CodeSource(std::unique_ptr<Code[]> codes, Scaling scaling, bool may_be_missing)
-      : codes_(std::move(codes)), scaling_(scaling), may_be_missing_(may_be_missing) {}
+  CodeSource(std::unique_ptr<Code[]> codes, Scaling scaling)
+      : codes_(std::move(codes)), scaling_(scaling) {}
 
-  void emit(std::uint64_t first, std::uint64_t count, T* out) const override {
+  void emit(std::uint64_t first, std::uint64_t count, T* out) override {
     const Code* codes = codes_.get() + first;
     const double binary = scaling_.binary;
     const double reference = scaling_.reference;
     const double decimal = scaling_.decimal;
-    if constexpr (std::is_same_v<Code, std::int64_t>) {
-      if (may_be_missing_) {
-        for (std::uint64_t i = 0; i < count; ++i) {
-          out[i] =
-              codes[i] == kMissingCode
-                  ? std::numeric_limits<T>::quiet_NaN()
-                  : static_cast<T>((static_cast<double>(codes[i]) * binary + reference) * decimal);
-        }
-        return;
-      }
-    }
     for (std::uint64_t i = 0; i < count; ++i) {
       out[i] = static_cast<T>((static_cast<double>(codes[i]) * binary + reference) * decimal);
     }
@@ -74,7 +60,6 @@ class CodeSource final : public ValueSource<T> {
  private:
   std::unique_ptr<Code[]> codes_;
   Scaling scaling_;
-  bool may_be_missing_;
 };
 
 // The reference value everywhere: simple, JPEG2000, PNG and CCSDS packing with 0 bits per value
@@ -84,7 +69,7 @@ template <typename T>
 class ConstantSource final : public ValueSource<T> {
  public:
   explicit ConstantSource(double value) : value_(static_cast<T>(value)) {}
-  void emit(std::uint64_t, std::uint64_t count, T* out) const override {
+  void emit(std::uint64_t, std::uint64_t count, T* out) override {
     std::fill(out, out + count, value_);
   }
 

@@ -54,7 +54,7 @@ Result<ValueSourcePtr<T>> decode_samples(const PackedField& field, unsigned bits
                        field.data_offset, stream.total_out / sizeof(Code), count);
   }
   return ValueSourcePtr<T>(
-      std::make_unique<CodeSource<T, Code>>(std::move(codes), Scaling::of(field), false));
+      std::make_unique<CodeSource<T, Code>>(std::move(codes), Scaling::of(field)));
 }
 
 }  // namespace

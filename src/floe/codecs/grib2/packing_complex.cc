@@ -1,6 +1,7 @@
 // Complex packing (GRIB2 templates 5.2 and 5.3, data templates 7.2 and 7.3): group references,
-// widths and lengths, the groups' packed values with primary and secondary missing values, then
-// first- or second-order spatial differencing undone over the values that are not missing.
+// widths and lengths, the groups' packed values with primary and secondary missing values, and
+// first- or second-order spatial differencing undone over the values that are not missing. The
+// values are decoded as they are asked for, in one pass, without a field-sized scratch array.
 #include "floe/codecs/grib2/packing.h"
 
 namespace floe::codecs::grib {
@@ -29,6 +30,168 @@ struct Groups {
   std::unique_ptr<std::uint32_t[]> references;
   std::unique_ptr<std::uint8_t[]> widths;
   std::unique_ptr<std::uint32_t[]> lengths;
+};
+
+// Everything the value loop needs besides the groups.
+struct ComplexLayout {
+  std::span<const std::uint8_t> data;
+  std::uint64_t group_count = 0;
+  std::uint64_t values_at = 0;  // bit position of the first group's values
+  unsigned reference_bits = 0;
+  unsigned order = 0;
+  unsigned management = 0;
+  std::int64_t first_values[2] = {0, 0};
+  std::int64_t minimum = 0;
+  Scaling scaling;
+};
+
+template <typename T>
+class ComplexSource final : public ValueSource<T> {
+ public:
+  ComplexSource(Groups groups, const ComplexLayout& layout)
+      : groups_(std::move(groups)), layout_(layout) {
+    reset();
+  }
+
+  void emit(std::uint64_t first, std::uint64_t count, T* out) override {
+    if (first != produced_) skip_to(first);
+    produced_ += count;
+    while (count > 0) {
+      while (remaining_ == 0) next_group();
+      const std::uint64_t n = std::min(count, remaining_);
+      switch (layout_.order * 2 + (layout_.management != 0 ? 1 : 0)) {
+        case 0:
+          run<0, false>(n, out);
+          break;
+        case 1:
+          run<0, true>(n, out);
+          break;
+        case 2:
+          run<1, false>(n, out);
+          break;
+        case 3:
+          run<1, true>(n, out);
+          break;
+        case 4:
+          run<2, false>(n, out);
+          break;
+        default:
+          run<2, true>(n, out);
+          break;
+      }
+      out += n;
+      count -= n;
+      remaining_ -= n;
+    }
+  }
+
+ private:
+  void reset() {
+    group_ = 0;
+    remaining_ = 0;
+    position_ = layout_.values_at;
+    started_ = false;
+    seen_ = 0;
+    previous_ = 0;
+    before_previous_ = 0;
+    produced_ = 0;
+  }
+
+  // Only reached if values are asked for out of order.
+  void skip_to(std::uint64_t first) {
+    if (first < produced_) reset();
+    T scratch[256];
+    while (produced_ < first) {
+      const std::uint64_t n = std::min<std::uint64_t>(256, first - produced_);
+      emit(produced_, n, scratch);
+    }
+  }
+
+  void next_group() {
+    if (started_) ++group_;
+    started_ = true;
+    width_ = groups_.widths[group_];
+    reference_ = groups_.references[group_];
+    remaining_ = groups_.lengths[group_];
+    const std::uint64_t ones = all_ones(width_);
+    primary_ = ones;
+    secondary_ = layout_.management == 2 ? ones - 1 : ones;
+    // A 0-bit group is missing when its reference is all ones (or all ones - 1); with 0-bit
+    // references (ecCodes decodes those groups, it does not take R as a constant) none is.
+    const std::uint64_t reference_ones = all_ones(layout_.reference_bits);
+    group_missing_ = width_ == 0 && layout_.reference_bits > 0 &&
+                     ((layout_.management >= 1 && reference_ == reference_ones) ||
+                      (layout_.management == 2 && reference_ == reference_ones - 1));
+  }
+
+  // Decodes n values of the current group. Arithmetic wraps (corrupt data may overflow; it must
+  // not be undefined).
+  template <unsigned kOrder, bool kMissing>
+  void run(std::uint64_t n, T* out) {
+    const T missing = std::numeric_limits<T>::quiet_NaN();
+    if (kMissing && group_missing_) {
+      std::fill(out, out + n, missing);
+      return;
+    }
+    const std::uint8_t* data = layout_.data.data();
+    const std::uint64_t size = layout_.data.size();
+    const unsigned width = width_;
+    const std::uint64_t reference = reference_;
+    const auto bias = static_cast<std::uint64_t>(layout_.minimum);
+    const double binary = layout_.scaling.binary;
+    const double offset = layout_.scaling.reference;
+    const double decimal = layout_.scaling.decimal;
+    std::uint64_t position = position_;
+    std::uint64_t previous = previous_;
+    std::uint64_t before_previous = before_previous_;
+    std::uint64_t seen = seen_;
+    for (std::uint64_t k = 0; k < n; ++k) {
+      std::uint64_t raw = 0;
+      if (width != 0) {
+        raw = read_at(data, size, position, width);
+        position += width;
+        if (kMissing && (raw == primary_ || raw == secondary_)) {
+          out[k] = missing;
+          continue;
+        }
+      }
+      std::uint64_t value = reference + raw;
+      if constexpr (kOrder > 0) {
+        if (seen < kOrder) {
+          value = static_cast<std::uint64_t>(layout_.first_values[seen]);
+        } else if constexpr (kOrder == 1) {
+          value += bias + previous;
+        } else {
+          value += bias + 2 * previous - before_previous;
+        }
+        before_previous = previous;
+        previous = value;
+        ++seen;
+      }
+      out[k] = static_cast<T>(
+          (static_cast<double>(static_cast<std::int64_t>(value)) * binary + offset) * decimal);
+    }
+    position_ = position;
+    previous_ = previous;
+    before_previous_ = before_previous;
+    seen_ = seen;
+  }
+
+  Groups groups_;
+  ComplexLayout layout_;
+  std::uint64_t group_ = 0;
+  bool started_ = false;
+  std::uint64_t remaining_ = 0;
+  unsigned width_ = 0;
+  std::uint64_t reference_ = 0;
+  std::uint64_t primary_ = 0;
+  std::uint64_t secondary_ = 0;
+  bool group_missing_ = false;
+  std::uint64_t position_ = 0;
+  std::uint64_t seen_ = 0;
+  std::uint64_t previous_ = 0;
+  std::uint64_t before_previous_ = 0;
+  std::uint64_t produced_ = 0;
 };
 
 }  // namespace
@@ -67,7 +230,6 @@ Result<ValueSourcePtr<T>> make_complex_source(const PackedField& field) {
                        "section 5 template 5.{}: {} groups for {} values", field.template_number,
                        group_count, count);
   }
-  const std::uint8_t* data = field.data.data();
   const std::uint64_t size = field.data.size();
   // Descriptors and the three group arrays, each padded to a byte (data template 7.2/7.3).
   const std::uint64_t descriptor_bits = 8ull * extra_octets * (order + 1);
@@ -136,69 +298,18 @@ Result<ValueSourcePtr<T>> make_complex_source(const PackedField& field) {
                        field.data_offset, size, (values_at + total_bits + 7) / 8);
   }
 
-  // Group values: reference + packed value, or missing (regulation 92.9.4 and code table 5.5).
-  const unsigned management = complex.missing_value_management;
-  const std::uint64_t reference_primary = all_ones(reference_bits);
-  const std::uint64_t reference_secondary = reference_primary - 1;
-  auto codes = allocate_codes<std::int64_t>(count);
-  std::int64_t* out = codes.get();
-  std::uint64_t position = values_at;
-  for (std::uint64_t g = 0; g < group_count; ++g) {
-    const unsigned width = groups.widths[g];
-    const std::uint32_t length = groups.lengths[g];
-    const std::uint32_t reference = groups.references[g];
-    if (width == 0) {
-      // With 0-bit references (ecCodes decodes those groups, it does not take R as a constant)
-      // no reference can be marked missing.
-      const bool missing =
-          reference_bits > 0 && ((management >= 1 && reference == reference_primary) ||
-                                 (management == 2 && reference == reference_secondary));
-      std::fill(out, out + length, missing ? kMissingCode : std::int64_t{reference});
-    } else if (management == 0) {
-      for (std::uint32_t k = 0; k < length; ++k) {
-        out[k] = std::int64_t{reference} + read_at(data, size, position, width);
-        position += width;
-      }
-    } else {
-      const std::uint64_t primary = all_ones(width);
-      const std::uint64_t secondary = management == 2 ? primary - 1 : primary;
-      for (std::uint32_t k = 0; k < length; ++k) {
-        const std::uint32_t value = read_at(data, size, position, width);
-        position += width;
-        out[k] = (value == primary || value == secondary) ? kMissingCode
-                                                          : std::int64_t{reference} + value;
-      }
-    }
-    out += length;
-  }
-
-  // Spatial differencing is undone over the values that are not missing, in wrapping arithmetic
-  // (corrupt data may overflow; it must not be undefined).
-  if (order > 0 && count > 0) {
-    auto* values = reinterpret_cast<std::uint64_t*>(codes.get());
-    const auto bias = static_cast<std::uint64_t>(minimum);
-    std::uint64_t seen = 0;
-    std::uint64_t previous = 0;
-    std::uint64_t before_previous = 0;
-    const bool may_be_missing = management != 0;
-    for (std::uint64_t i = 0; i < count; ++i) {
-      if (may_be_missing && values[i] == static_cast<std::uint64_t>(kMissingCode)) continue;
-      std::uint64_t value;
-      if (seen < order) {
-        value = static_cast<std::uint64_t>(first_values[seen]);
-      } else if (order == 1) {
-        value = values[i] + bias + previous;
-      } else {
-        value = values[i] + bias + 2 * previous - before_previous;
-      }
-      values[i] = value;
-      before_previous = previous;
-      previous = value;
-      ++seen;
-    }
-  }
-  return ValueSourcePtr<T>(std::make_unique<CodeSource<T, std::int64_t>>(
-      std::move(codes), Scaling::of(field), management != 0));
+  ComplexLayout layout;
+  layout.data = field.data;
+  layout.group_count = group_count;
+  layout.values_at = values_at;
+  layout.reference_bits = reference_bits;
+  layout.order = order;
+  layout.management = complex.missing_value_management;
+  layout.first_values[0] = first_values[0];
+  layout.first_values[1] = first_values[1];
+  layout.minimum = minimum;
+  layout.scaling = Scaling::of(field);
+  return ValueSourcePtr<T>(std::make_unique<ComplexSource<T>>(std::move(groups), layout));
 }
 
 template Result<ValueSourcePtr<float>> make_complex_source<float>(const PackedField&);

@@ -134,7 +134,7 @@ Result<ValueSourcePtr<T>> make_jpeg2000_source(const PackedField& field) {
     codes[i] = static_cast<std::uint32_t>(component.data[i]);
   }
   return ValueSourcePtr<T>(
-      std::make_unique<CodeSource<T, std::uint32_t>>(std::move(codes), Scaling::of(field), false));
+      std::make_unique<CodeSource<T, std::uint32_t>>(std::move(codes), Scaling::of(field)));
 }
 
 template Result<ValueSourcePtr<float>> make_jpeg2000_source<float>(const PackedField&);

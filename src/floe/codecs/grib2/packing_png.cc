@@ -146,7 +146,7 @@ Result<ValueSourcePtr<T>> make_png_source(const PackedField& field) {
     out += header.width;
   }
   return ValueSourcePtr<T>(
-      std::make_unique<CodeSource<T, std::uint32_t>>(std::move(codes), Scaling::of(field), false));
+      std::make_unique<CodeSource<T, std::uint32_t>>(std::move(codes), Scaling::of(field)));
 }
 
 template Result<ValueSourcePtr<float>> make_png_source<float>(const PackedField&);

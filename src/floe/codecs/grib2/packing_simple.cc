@@ -27,7 +27,7 @@ class SimpleSource final : public ValueSource<T> {
   SimpleSource(std::span<const std::uint8_t> data, Scaling scaling)
       : data_(data), scaling_(scaling) {}
 
-  void emit(std::uint64_t first, std::uint64_t count, T* out) const override {
+  void emit(std::uint64_t first, std::uint64_t count, T* out) override {
     const std::uint8_t* data = data_.data();
     const std::uint64_t size = data_.size();
     const std::uint64_t end = first + count;
@@ -88,7 +88,7 @@ class IeeeSource final : public ValueSource<T> {
   IeeeSource(std::span<const std::uint8_t> data, bool double_precision)
       : data_(data), double_precision_(double_precision) {}
 
-  void emit(std::uint64_t first, std::uint64_t count, T* out) const override {
+  void emit(std::uint64_t first, std::uint64_t count, T* out) override {
     if (double_precision_) {
       const std::uint8_t* p = data_.data() + first * 8;
       for (std::uint64_t i = 0; i < count; ++i) {
