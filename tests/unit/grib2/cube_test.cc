@@ -236,6 +236,11 @@ TEST_F(CubeTest, RunTotalsBucketsDuplicatesAndOtherGrids) {
   other_grid.grid = 1;
   CubeField& other_codec = add("HGT", "mb", 700.0, kInit0, 0, 0);
   other_codec.codec = Json{{"name", "gribberish"}, {"configuration", Json::object()}};
+  // A field that gribberish's codec decodes, with floe.grib as fallback: PRMSL keeps floe.grib for
+  // all.
+  CubeField& prmsl = add("PRMSL", "mean sea level", std::nullopt, kInit0, 18000, 0);
+  prmsl.codec = Json{{"name", "gribberish"}, {"configuration", {{"var", "PRMSL"}}}};
+  prmsl.fallback_codec = kCodec;
   // Derived products of the whole ensemble: no member dim.
   CubeField& mean = add("TMP", "m above ground", 2.0, kInit0, 0, std::nullopt);
   mean.ensemble_product = "ens mean";
@@ -260,6 +265,11 @@ TEST_F(CubeTest, RunTotalsBucketsDuplicatesAndOtherGrids) {
   ASSERT_EQ(total_refs.size(), 1u);
   EXPECT_EQ(total_refs.begin()->second.first, total_offset);
   EXPECT_EQ(find_group(*built, "surface")->arrays.size(), 2u);  // TMP on the other grid is left out
+
+  const auto* prmsl_array = find_array(*find_group(*built, "mean_sea_level"), "PRMSL");
+  ASSERT_NE(prmsl_array, nullptr);
+  EXPECT_EQ(prmsl_array->codecs, Json::array({kCodec}));
+  EXPECT_EQ(prmsl_array->refs.size(), 2u * 2 * 3 + 1);
 
   const auto* mean_array = find_array(*find_group(*built, "m_above_ground"), "TMP_ens_mean");
   ASSERT_NE(mean_array, nullptr);

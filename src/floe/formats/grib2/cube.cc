@@ -424,7 +424,20 @@ Result<virt::VirtualDataset> build_forecast_cube(const CubeInput& input, CubeLay
     array.element_size = 4;
     array.fill_value = "NaN";
     const CubeField& first = input.fields[cells.begin()->second[0]];
-    array.codecs = Json::array({first.codec});
+    // One codec for the whole array: the fields' own, or else their common fallback.
+    Json codec = first.codec;
+    const bool same_codec = std::all_of(cells.begin(), cells.end(), [&](const auto& entry) {
+      return input.fields[entry.second[0]].codec == first.codec;
+    });
+    if (!same_codec && !first.fallback_codec.is_null() &&
+        std::all_of(cells.begin(), cells.end(), [&](const auto& entry) {
+          const CubeField& field = input.fields[entry.second[0]];
+          return field.codec == first.fallback_codec ||
+                 field.fallback_codec == first.fallback_codec;
+        })) {
+      codec = first.fallback_codec;
+    }
+    array.codecs = Json::array({codec});
     array.attributes = first.attributes.is_object() ? first.attributes : Json::object();
     array.attributes["_FillValue"] = "NaN";
     array.attributes["coordinates"] = coordinates_attribute;
@@ -439,9 +452,9 @@ Result<virt::VirtualDataset> build_forecast_cube(const CubeInput& input, CubeLay
     const std::vector<uint64_t> counts = virt::chunk_counts(array);
     for (const auto& [cell, candidates] : cells) {
       const CubeField& field = input.fields[candidates[0]];
-      if (field.codec != first.codec) {
+      if (field.codec != codec && field.fallback_codec != codec) {
         omissions.add(fmt::format("{}: left out, decoded by codec {} while the array uses {}",
-                                  describe_key(key), field.codec.dump(), first.codec.dump()),
+                                  describe_key(key), field.codec.dump(), codec.dump()),
                       field.origin);
         continue;
       }

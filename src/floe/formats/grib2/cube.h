@@ -37,6 +37,9 @@ struct CubeField {
   std::optional<int32_t> member;  // ensemble member (0 = control); nullopt for deterministic fields
   std::string ensemble_product;   // derived products of a whole ensemble: "ens mean", "ens spread"
   nlohmann::json codec;           // the array->bytes codec decoding this field from its message
+  // A codec that decodes it as well (floe.grib where `codec` is gribberish's): an array whose
+  // fields do not all share `codec` uses this one when they all share it.
+  nlohmann::json fallback_codec;
   nlohmann::json attributes = nlohmann::json::object();  // of the field's array (first field wins)
   std::string origin;  // "URL message N at offset X" or the sidecar line, for warnings
 };
@@ -78,7 +81,7 @@ std::optional<int32_t> gefs_member_from_name(std::string_view url);
 //   are missing chunks. Two fields for one cell: an interval starting at the run's start next to a
 //   shorter one (NOAA's run-total and bucket accumulations) goes to `<name>_since_init`; other
 //   duplicates are skipped with a warning naming both.
-// - Fields on a grid other than the most common one, fields whose codec differs from their array's,
+// - Fields on a grid other than the most common one, fields no codec of their array decodes,
 // and fields
 //   without a member in an array with members are left out with a warning each (dataset.warnings).
 // Errors: kInvalidArgument for out-of-range source/grid indexes, no fields; coordinate errors from
