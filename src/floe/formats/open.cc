@@ -1,4 +1,4 @@
-// Format detection by magic bytes and dispatch to the NetCDF-3 and HDF5 parsers.
+// Format detection by magic bytes and dispatch to the NetCDF-3 and HDF5 parsers; GRIB collections with their sidecars.
 #include "floe/formats/open.h"
 
 #include <algorithm>
@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "floe/core/thread_pool.h"
+#include "floe/formats/grib2/grib2.h"
 #include "floe/formats/hdf5/hdf5.h"
 #include "floe/formats/hdf5/reader.h"
 #include "floe/formats/netcdf3/netcdf3.h"
@@ -16,7 +18,9 @@ Result<Format> parse_format(std::string_view name) {
   if (name == "auto" || name == "netcdf" || name.empty()) return Format::kAuto;
   if (name == "netcdf3") return Format::kNetcdf3;
   if (name == "hdf5" || name == "netcdf4") return Format::kHdf5;
-  return make_error(ErrorCode::kInvalidArgument, "--format {}: expected auto, netcdf, netcdf3, netcdf4 or hdf5", name);
+  if (name == "grib2" || name == "grib") return Format::kGrib2;
+  return make_error(ErrorCode::kInvalidArgument, "--format {}: expected auto, netcdf, netcdf3, netcdf4, hdf5 or grib2",
+                    name);
 }
 
 Result<virt::VirtualDataset> open_virtual(io::BlockCache& cache, const Source& source, Format format,
@@ -38,11 +42,52 @@ Result<virt::VirtualDataset> open_virtual(io::BlockCache& cache, const Source& s
                         source.store->url_for(source.key));
     }
   }
+  if (format == Format::kGrib2) return open_grib_collection(cache, {source}, "generic");
   if (format == Format::kNetcdf3) {
     return netcdf3::virtualize_netcdf3(cache, *source.store, source.key, source.location, options);
   }
   hdf5::FileReader reader(cache, *source.store, source.key);
   return hdf5::virtualize_hdf5(reader, source.location, options);
+}
+
+bool is_grib_sidecar(std::string_view key) { return key.ends_with(".idx") || key.ends_with(".index"); }
+
+Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const std::vector<Source>& sources,
+                                                  std::string_view layout) {
+  FLOE_ASSIGN_OR_RETURN(grib2::CubeLayout cube_layout, grib2::parse_cube_layout(layout));
+  std::vector<grib2::GribFile> files(sources.size());
+  std::vector<std::optional<Error>> errors(sources.size());
+  ThreadPool pool(std::min<size_t>(std::max<size_t>(sources.size(), 1), 16));
+  pool.parallel_for(sources.size(), [&](size_t i) {
+    const Source& source = sources[i];
+    grib2::GribFile& file = files[i];
+    file.store = source.store;
+    file.key = source.key;
+    file.location = source.location;
+    std::vector<std::string> candidates = {source.key + ".idx"};
+    for (std::string_view extension : {".grib2", ".grb2", ".grib"}) {
+      if (source.key.ends_with(extension)) {
+        candidates.push_back(source.key.substr(0, source.key.size() - extension.size()) + ".index");
+      }
+    }
+    candidates.push_back(source.key + ".index");
+    for (const std::string& candidate : candidates) {
+      auto sidecar = source.store->get(candidate);
+      if (sidecar.ok()) {
+        file.sidecar = sidecar->to_string();
+        file.sidecar_url = source.store->url_for(candidate);
+        return;
+      }
+      if (sidecar.error().code() != ErrorCode::kNotFound) {
+        errors[i] = std::move(sidecar).error();
+        return;
+      }
+    }
+  });
+  for (std::optional<Error>& error : errors) {
+    if (error) return std::move(*error);
+  }
+  return grib2::virtualize_grib(cache, files, grib2::GribOptions{.layout = cube_layout});
 }
 
 }  // namespace floe::formats

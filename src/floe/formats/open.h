@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "floe/core/result.h"
 #include "floe/io/block_cache.h"
@@ -12,9 +13,10 @@
 
 namespace floe::formats {
 
-enum class Format { kAuto, kNetcdf3, kHdf5 };
+enum class Format { kAuto, kNetcdf3, kHdf5, kGrib2 };
 
-// "auto", "netcdf3", "hdf5" ("netcdf" means auto: NetCDF-3 or NetCDF-4 by content).
+// "auto", "netcdf3", "hdf5" ("netcdf" means auto: NetCDF-3 or NetCDF-4 by content), "grib2" (GRIB editions 1 and
+// 2: never chosen by "auto", since GRIB files form one datacube together rather than one dataset each).
 Result<Format> parse_format(std::string_view name);
 
 struct Source {
@@ -26,5 +28,13 @@ struct Source {
 // Parses the file through `cache` (metadata only, batched rounds).
 Result<virt::VirtualDataset> open_virtual(io::BlockCache& cache, const Source& source, Format format,
                                           const virt::ParseOptions& options);
+
+// GRIB files as one forecast datacube (formats/grib2): each file's sidecar, `<file>.idx` (NOAA) or
+// `<file without .grib2/.grib>.index` / `<file>.index` (ECMWF), is fetched when it exists (in parallel), the other
+// files are scanned. `layout` is generic, gefs, ecmwf-ens, gfs or hrrr.
+Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const std::vector<Source>& sources,
+                                                  std::string_view layout);
+// True for names of GRIB sidecars (".idx", ".index"), which a glob over a forecast directory also matches.
+bool is_grib_sidecar(std::string_view key);
 
 }  // namespace floe::formats
