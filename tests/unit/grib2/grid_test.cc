@@ -376,6 +376,17 @@ TEST(GridCoordinates, BadGrids) {
   EXPECT_FALSE(compute_coordinates(lambert).ok());
   lambert.ni = 0;
   EXPECT_FALSE(compute_coordinates(lambert).ok());
+  // A few hundred bytes of constant field may claim any grid size.
+  lambert.i_increment = 3000;
+  lambert.ni = 1u << 14;
+  lambert.nj = 1u << 13;
+  bad = compute_coordinates(lambert);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kUnsupported);
+  GridGeometry huge;
+  huge.ni = 10;
+  huge.nj = 4060086303u;
+  EXPECT_FALSE(compute_coordinates(huge).ok());
 }
 
 TEST(GridCoordinates, EarthShapes) {

@@ -341,6 +341,16 @@ Result<GridCoordinates> compute_coordinates(const GridGeometry& grid) {
     return make_error(ErrorCode::kCorrupt, "{}: a grid needs at least one row and column",
                       grid.describe());
   }
+  // A constant field (0 bits per value) is a few hundred bytes whatever the grid size it claims, so
+  // sizes are bounded here rather than by the message: 2^24 rows or columns, 2^26 points for 2-D
+  // coordinates (512 MiB each).
+  const uint64_t points = static_cast<uint64_t>(grid.ni) * grid.nj;
+  if (grid.ni > (1u << 24) || grid.nj > (1u << 24) ||
+      (grid.two_dimensional() && points > (1ull << 26))) {
+    return make_error(ErrorCode::kUnsupported,
+                      "{}: {} points is more than floe computes coordinates for", grid.describe(),
+                      points);
+  }
   GridCoordinates coordinates;
   switch (grid.kind) {
     case GridGeometry::Kind::kRegularLatLon: {

@@ -146,6 +146,10 @@ Result<GridGeometry> grib2_geometry(const grib::Grib2Grid& grid) {
     return make_error(ErrorCode::kUnsupported, "shape of the Earth {} (code table 3.2)",
                       grid.shape_of_earth);
   geometry.earth = *earth;
+  if (static_cast<uint64_t>(grid.ni) * grid.nj != grid.number_of_points) {
+    return make_error(ErrorCode::kCorrupt, "section 3 gives {} points for a grid of {} x {}",
+                      grid.number_of_points, grid.ni, grid.nj);
+  }
   geometry.ni = grid.ni;
   geometry.nj = grid.nj;
   geometry.scanning = Scanning::from_flags(grid.scanning.flags);
