@@ -114,10 +114,12 @@ Result<ValueSourcePtr<T>> make_source(const PackedField& field) {
   return field_error(field, ErrorCode::kInternal, "unknown packing");
 }
 
+// Indexes, not pointers, step through the output: a pointer stepped past either end of it is
+// undefined even when never dereferenced.
 template <typename T>
 void scatter(const T* line, std::uint64_t length, LineTarget target, T* out) {
-  T* at = out + target.start;
-  for (std::uint64_t k = 0; k < length; ++k, at += target.step) *at = line[k];
+  std::int64_t at = target.start;
+  for (std::uint64_t k = 0; k < length; ++k, at += target.step) out[at] = line[k];
 }
 
 template <typename T>
@@ -159,9 +161,9 @@ Status decode_into(const PackedField& field, std::span<T> out, const DecodeOptio
     std::uint64_t k = 0;
     for (std::uint64_t line = 0; line < lines.count(); ++line) {
       const LineTarget target = lines.target(line);
-      T* at = output + target.start;
+      std::int64_t at = target.start;
       for (std::uint64_t p = 0; p < length; ++p, ++k, at += target.step) {
-        *at = ((bits[k >> 3] >> (7 - (k & 7))) & 1) != 0 ? *next++ : missing;
+        output[at] = ((bits[k >> 3] >> (7 - (k & 7))) & 1) != 0 ? *next++ : missing;
       }
     }
   }

@@ -70,6 +70,19 @@ Result<ValueSourcePtr<T>> make_ccsds_source(const PackedField& field) {
                        "section 5 template 5.42 with {} bits per value (libaec decodes up to 32)",
                        bits);
   }
+  // libaec 1.0.6 does not reject every bad combination itself (a block size of 0 with a large
+  // reference sample interval crashes it), so CCSDS 121.0-B's ranges are checked here.
+  const unsigned block = field.ccsds.block_size;
+  const unsigned interval = field.ccsds.reference_sample_interval;
+  const bool block_ok = (field.ccsds.flags & AEC_NOT_ENFORCE) != 0
+                            ? block != 0 && block % 2 == 0 && block <= 64
+                            : block == 8 || block == 16 || block == 32 || block == 64;
+  if (!block_ok || interval == 0 || interval > 4096) {
+    return field_error(field, ErrorCode::kCorrupt,
+                       "section 5 template 5.42: block size {} and reference sample interval {} "
+                       "are outside CCSDS 121.0-B (8, 16, 32 or 64; 1 to 4096)",
+                       block, interval);
+  }
   if (bits <= 8) return decode_samples<T, std::uint8_t>(field, bits);
   if (bits <= 16) return decode_samples<T, std::uint16_t>(field, bits);
   return decode_samples<T, std::uint32_t>(field, bits);
