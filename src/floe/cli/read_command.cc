@@ -273,25 +273,43 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
                       "say where the values go: --out FILE.nc|.npy|.csv or --stats");
   }
 
+  // Each block goes to the sink in row parts on the pool (CF decoding fused in): the .npy, CSV and stats sinks
+  // take disjoint blocks from several threads; the NetCDF sink serializes them itself.
   read::ReadStats read_stats;
   std::vector<std::uint8_t> decoded_block;
-  FLOE_RETURN_IF_ERROR(reader.read(
-      selection,
-      [&](std::span<const std::uint64_t> start, std::span<const std::uint64_t> count,
-          std::span<const std::uint8_t> data) -> Status {
-        if (!decoding) return sink->write_block(start, count, data);
-        const std::size_t elements = data.size() / raw_type.size;
-        decoded_block.resize(elements * decoding->output_type().size);
-        const std::size_t parts =
-            std::max<std::size_t>(1, std::min<std::size_t>(pool.size(), elements / 65536));
-        pool.parallel_for(parts, [&](std::size_t part) {
-          const std::size_t first = elements * part / parts, last = elements * (part + 1) / parts;
-          decoding->decode(data.subspan(first * raw_type.size, (last - first) * raw_type.size),
-                           std::span(decoded_block).subspan(first * decoding->output_type().size));
-        });
-        return sink->write_block(start, count, decoded_block);
-      },
-      options, &read_stats));
+  auto write_block = [&](std::span<const std::uint64_t> start, std::span<const std::uint64_t> count,
+                         std::span<const std::uint8_t> data) -> Status {
+    const std::uint64_t rows = count.empty() ? 1 : count[0];
+    const std::size_t elements = data.size() / raw_type.size;
+    const std::size_t out_size = decoding ? decoding->output_type().size : raw_type.size;
+    if (decoding) decoded_block.resize(elements * out_size);
+    if (rows == 0 || elements == 0) return sink->write_block(start, count, data);
+    const std::size_t row_elements = elements / rows;
+    const std::size_t parts = count.empty() ? 1 : std::min<std::uint64_t>(rows, pool.size() * 4);
+    std::vector<std::optional<Error>> errors(parts);
+    pool.parallel_for(parts, [&](std::size_t part) {
+      const std::uint64_t first = rows * part / parts, last = rows * (part + 1) / parts;
+      if (first == last) return;
+      std::vector<std::uint64_t> part_start(start.begin(), start.end()), part_count(count.begin(), count.end());
+      if (!part_start.empty()) part_start[0] += first, part_count[0] = last - first;
+      std::span<const std::uint8_t> raw =
+          data.subspan(first * row_elements * raw_type.size, (last - first) * row_elements * raw_type.size);
+      std::span<const std::uint8_t> out = raw;
+      if (decoding) {
+        std::span<std::uint8_t> decoded =
+            std::span(decoded_block).subspan(first * row_elements * out_size, (last - first) * row_elements * out_size);
+        decoding->decode(raw, decoded);
+        out = decoded;
+      }
+      Status written = sink->write_block(part_start, part_count, out);
+      if (!written.ok()) errors[part] = std::move(written).error();
+    });
+    for (std::optional<Error>& error : errors) {
+      if (error) return std::move(*error);
+    }
+    return ok_status();
+  };
+  FLOE_RETURN_IF_ERROR(reader.read(selection, write_block, options, &read_stats));
   FLOE_RETURN_IF_ERROR(sink->finish());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

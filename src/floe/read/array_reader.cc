@@ -284,7 +284,11 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
   };
 
   std::size_t slab_begin = 0;
-  std::vector<std::uint8_t> slab;
+  // Every byte of a slab is written by some unit before it is handed on, so it is never zero-filled; one buffer
+  // serves every slab.
+  std::unique_ptr<std::uint8_t[]> slab_buffer;
+  std::uint64_t slab_capacity = 0;
+  std::span<std::uint8_t> slab;
   do {
     // Cut the slab.
     std::size_t slab_end = slab_begin;
@@ -303,7 +307,12 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
     }
     std::vector<std::uint64_t> slab_shape = out_shape;
     if (rank > 0) slab_shape[0] = slab_rows;
-    slab.resize(slab_rows * row_bytes);
+    if (slab_rows * row_bytes > slab_capacity) {
+      slab_buffer.reset();
+      slab_capacity = slab_rows * row_bytes;
+      slab_buffer.reset(new std::uint8_t[slab_capacity]);
+    }
+    slab = std::span<std::uint8_t>(slab_buffer.get(), slab_rows * row_bytes);
 
     // Dim-0 units of the slab with pieces relative to the slab.
     std::vector<UnitPieces> slab_dim0;
