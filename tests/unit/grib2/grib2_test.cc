@@ -311,6 +311,17 @@ TEST(GribVirtualize, LambertAndCcsdsFilesDecodeInPlace) {
   EXPECT_EQ(sfc->arrays.size(), 5u);
   EXPECT_EQ(stored_values<double>(*find_array(from_index->root, "longitude")).front(), -180.0);
   const std::string bytes = read_file(ecmwf);
+  EXPECT_EQ(find_array(from_index->root, "member"), nullptr);  // deterministic "fc"
+  // In an ENS datacube, oper "fc" is the control (IFS cycle 50r1 moved it there): member 0.
+  Virtualized ens;
+  GribFile control{&ens.store, ecmwf.string(), "file://" + ecmwf.string(), index, "oper.index"};
+  auto from_ens = virtualize_grib(ens.cache, std::span(&control, 1),
+                                  GribOptions{.layout = CubeLayout::kEcmwfEns});
+  ASSERT_TRUE(from_ens.ok()) << from_ens.error().to_string();
+  ASSERT_NE(find_array(from_ens->root, "member"), nullptr);
+  EXPECT_EQ(stored_values<int32_t>(*find_array(from_ens->root, "member")), std::vector<int32_t>{0});
+  EXPECT_EQ(find_group(*from_ens, "sfc")->arrays[0].dims,
+            (std::vector<std::string>{"init_time", "step", "member", "latitude", "longitude"}));
   for (const auto& array : sfc->arrays) {
     EXPECT_EQ(array.codecs[0]["name"], "gribberish");
     EXPECT_EQ(expect_chunks_decode_like_eccodes(*from_index, array, bytes), 1440u * 721)
