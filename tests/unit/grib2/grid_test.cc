@@ -360,6 +360,12 @@ TEST(GridCoordinates, BadGrids) {
   bad = compute_coordinates(grid);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("not rows of the N2 Gaussian grid"), std::string::npos);
+  // 2N latitudes cost O(N^2): a damaged N is refused rather than computed (the fuzzer found N =
+  // 64535).
+  grid.gaussian_n = 64535;
+  EXPECT_FALSE(compute_coordinates(grid).ok());
+  grid.gaussian_n = 1;  // 2 rows, Nj = 4
+  EXPECT_FALSE(compute_coordinates(grid).ok());
 
   GridGeometry lambert;
   lambert.kind = GridGeometry::Kind::kLambertConformal;

@@ -84,8 +84,13 @@ std::vector<double> regular_latitudes(const GridGeometry& grid) {
 }
 
 Result<std::vector<double>> gaussian_rows(const GridGeometry& grid) {
-  if (grid.gaussian_n == 0) {
-    return make_error(ErrorCode::kCorrupt, "{}: Gaussian grid with N = 0", grid.describe());
+  // N is the number of parallels between a pole and the equator: 2N rows in all, of which the grid
+  // uses Nj. The largest operational grids have N = 1280 (IFS O1280); computing 2N latitudes costs
+  // O(N^2), so N is bounded.
+  if (grid.gaussian_n == 0 || grid.gaussian_n > 4096 || grid.nj > 2 * grid.gaussian_n) {
+    return make_error(ErrorCode::kCorrupt,
+                      "{}: Gaussian grid with N = {} (Nj = {}; floe reads N up to 4096)",
+                      grid.describe(), grid.gaussian_n, grid.nj);
   }
   std::vector<double> all = gaussian_latitudes(grid.gaussian_n);
   // Rows are chosen by the first and last latitudes, which GRIB rounds (micro- or milli-degrees).
