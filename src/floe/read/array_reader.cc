@@ -507,7 +507,7 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       }
       if (b + 1 < batches.size()) next = std::async(std::launch::async, fetch_batch, b + 1);
       const auto decode_start = Clock::now();
-      const auto [first, last] = batches[b];
+      const std::size_t first = batches[b].first, last = batches[b].second;
       std::vector<const Bytes*> stored(last - first, nullptr);
       {
         std::size_t slot = 0;
