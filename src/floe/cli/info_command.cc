@@ -183,12 +183,7 @@ void add_info_command(CLI::App& app, GlobalOptions& global, std::function<int()>
       "--authorize", arguments->authorize,
       "Allow reading virtual chunks under this prefix (for coordinate values; repeatable)");
   add_snapshot_selector(command, arguments->selector);
-  command->callback([&global, arguments, &run] {
-    run = [&global, arguments] {
-      Status status = run_info(global, *arguments);
-      return status.ok() ? 0 : report_error(status.error());
-    };
-  });
+  run_when_chosen(command, global, arguments, run, run_info);
 }
 
 }  // namespace floe::cli

@@ -366,12 +366,7 @@ void add_read_command(CLI::App& app, GlobalOptions& global, std::function<int()>
   command->add_option("--window", arguments->window_mib,
                       "Output MiB assembled in memory at a time (default 256)");
   add_snapshot_selector(command, arguments->selector);
-  command->callback([&global, arguments, &run] {
-    run = [&global, arguments] {
-      Status status = run_read(global, *arguments);
-      return status.ok() ? 0 : report_error(status.error());
-    };
-  });
+  run_when_chosen(command, global, arguments, run, run_read);
 }
 
 }  // namespace floe::cli
