@@ -121,13 +121,14 @@ timeout 1800 "$py" bench/make_virtualize_files.py --dir "$FILES_DIR" --only "$on
   >"$tmp/files.jsonl" || die "make_virtualize_files.py failed"
 declare -A fpath fkey ffmt fbytes
 while IFS=$'\t' read -r name path key fmt bytes; do
+  [ "$key" = - ] && key=""  # a tab is whitespace to read: an empty field would shift the others
   fpath[$name]="$path"; fkey[$name]="$key"; ffmt[$name]="$fmt"; fbytes[$name]="$bytes"
 done < <("$py" -c '
 import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
     fmt = "netcdf3" if r["format"].startswith("netcdf3") else "hdf5"
-    print("\t".join([r["name"], r["path"], r.get("key", ""), fmt, str(r["bytes"])]))' "$tmp/files.jsonl")
+    print("\t".join([r["name"], r["path"], r.get("key") or "-", fmt, str(r["bytes"])]))' "$tmp/files.jsonl")
 
 mkdir -p bench/results
 results="bench/results/virtualize-$(date +%Y-%m-%d).jsonl"
