@@ -49,7 +49,7 @@ echo "== floe info $repo --authorize file://$(dirname "$first")/"
 if [ -n "$array" ]; then
   out="$(dirname "$repo")/region.nc"
   echo "== floe read $repo $array --isel <first half of dim 0> --decode-cf --out $out"
-  half="$("$floe" --json info "$repo" "$array" | python3 -c 'import json,sys; d=json.load(sys.stdin); a=[x for x in {**d["coords"], **d["data_vars"]}.values() if x["shape"]][0]; print("%s=0:%d" % (a["dims"][0], max(1, a["shape"][0] // 2)))' 2>/dev/null || true)"
+  half="$("$floe" --json info "$repo" "$array" | python3 -c 'import json,sys; d=json.load(sys.stdin); a=[x for x in list(d["data_vars"].values()) + list(d["coords"].values()) if x["shape"]][0]; print("%s=0:%d" % (a["dims"][0], max(1, a["shape"][0] // 2)))' 2>/dev/null || true)"
   "$floe" read "$repo" "$array" ${half:+--isel "$half"} --decode-cf --out "$out" --authorize "file://$(dirname "$first")/"
   "$floe" read "$repo" "$array" ${half:+--isel "$half"} --decode-cf --stats --authorize "file://$(dirname "$first")/"
 fi
