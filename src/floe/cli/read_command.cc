@@ -15,7 +15,6 @@
 
 #include "floe/cli/repo_command.h"
 #include "floe/codecs/codec.h"
-#include "floe/core/base64.h"
 #include "floe/core/thread_pool.h"
 #include "floe/read/array_reader.h"
 #include "floe/read/cf_decode.h"
@@ -75,44 +74,6 @@ std::vector<std::uint8_t> gather(const std::vector<std::uint8_t>& values, std::s
                values.begin() + static_cast<std::ptrdiff_t>(range.stop * size));
   }
   return out;
-}
-
-// The raw fill value of the CF `_FillValue` attribute as element bytes (xarray writes a float
-// array's as base64 of a little-endian float64), or empty when there is none.
-std::vector<std::uint8_t> raw_fill_value(const zarr::DataType& type, const Json& attributes) {
-  if (!attributes.contains("_FillValue")) return {};
-  const Json& fill = attributes["_FillValue"];
-  double value = 0;
-  if (fill.is_string()) {
-    auto decoded = base64_decode(fill.get<std::string>());
-    if (!decoded || decoded->size() != 8) return {};
-    std::memcpy(&value, decoded->data(), 8);
-  } else if (fill.is_number()) {
-    if (type.kind != zarr::TypeKind::kFloat && fill.is_number_integer()) {
-      std::vector<std::uint8_t> bytes(type.size);
-      const std::int64_t integer = fill.is_number_unsigned()
-                                       ? static_cast<std::int64_t>(fill.get<std::uint64_t>())
-                                       : fill.get<std::int64_t>();
-      std::memcpy(bytes.data(), &integer, std::min<std::size_t>(type.size, 8));
-      return bytes;
-    }
-    value = fill.get<double>();
-  } else {
-    return {};
-  }
-  std::vector<std::uint8_t> bytes(type.size);
-  if (type.kind == zarr::TypeKind::kFloat && type.size == 4) {
-    const float single = static_cast<float>(value);
-    std::memcpy(bytes.data(), &single, 4);
-  } else if (type.kind == zarr::TypeKind::kFloat && type.size == 8) {
-    std::memcpy(bytes.data(), &value, 8);
-  } else if (type.kind == zarr::TypeKind::kInt || type.kind == zarr::TypeKind::kUInt) {
-    const std::int64_t integer = static_cast<std::int64_t>(value);
-    std::memcpy(bytes.data(), &integer, std::min<std::size_t>(type.size, 8));
-  } else {
-    return {};
-  }
-  return bytes;
 }
 
 std::optional<std::size_t> dim_index(const std::vector<std::string>& dims, const std::string& dim) {
@@ -223,7 +184,7 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
   } else {
     variable.data_type = raw_type;
     variable.attributes = info.metadata.attributes;
-    variable.fill_value = raw_fill_value(raw_type, info.metadata.attributes);
+    variable.fill_value = read::raw_fill_value_bytes(raw_type, info.metadata.attributes);
     variable.attributes.erase("_FillValue");
   }
   for (std::size_t d = 0; d < info.dims.size(); ++d) {

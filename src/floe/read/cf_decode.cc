@@ -501,6 +501,27 @@ Json CfDecoding::decoded_attributes(const Json& attributes) const {
 
 std::string CfDecoding::summary() const { return summary_; }
 
+std::vector<std::uint8_t> raw_fill_value_bytes(const DataType& type, const Json& attributes) {
+  const auto found = attributes.find("_FillValue");
+  if (found == attributes.end()) return {};
+  const bool integer = type.kind == TypeKind::kInt || type.kind == TypeKind::kUInt;
+  if (!integer && !(type.kind == TypeKind::kFloat && (type.size == 4 || type.size == 8))) return {};
+  const Result<AttributeNumber> fill = fill_value_attribute(type, *found);
+  if (!fill.ok()) return {};
+  std::vector<std::uint8_t> bytes(type.size);
+  if (integer) {
+    const auto value = static_cast<std::int64_t>(fill->value);
+    std::memcpy(bytes.data(), &value, std::min<std::size_t>(type.size, 8));
+  } else if (type.size == 4) {
+    const auto value = static_cast<float>(fill->value);
+    std::memcpy(bytes.data(), &value, 4);
+  } else {
+    const auto value = static_cast<double>(fill->value);
+    std::memcpy(bytes.data(), &value, 8);
+  }
+  return bytes;
+}
+
 Result<CfDecoding> plan_cf_decoding(const DataType& type, const Json& attributes_in,
                                     std::span<const std::uint8_t> zarr_fill_value,
                                     const CfDecodingOptions& options) {

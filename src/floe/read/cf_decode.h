@@ -112,4 +112,10 @@ Result<CfDecoding> plan_cf_decoding(const zarr::DataType& type, const nlohmann::
                                     std::span<const std::uint8_t> zarr_fill_value,
                                     const CfDecodingOptions& options = {});
 
+// The `_FillValue` attribute of raw (undecoded) values as one element of `type` (little-endian), read as
+// xarray's Zarr backend reads it (base64 of a float64 for float arrays, an integer otherwise); empty when the
+// attribute is absent or invalid, or `type` is not an integer, float32 or float64.
+std::vector<std::uint8_t> raw_fill_value_bytes(const zarr::DataType& type,
+                                               const nlohmann::json& attributes);
+
 }  // namespace floe::read
