@@ -32,28 +32,6 @@ struct Float16 {
   std::uint16_t bits;
 };
 
-float half_to_float(std::uint16_t half) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
-  const std::uint32_t exponent = (half >> 10) & 0x1fu;
-  std::uint32_t mantissa = half & 0x3ffu;
-  std::uint32_t bits = 0;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa != 0) {
-    int shift = 0;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    bits = sign | (static_cast<std::uint32_t>(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
-  } else {
-    bits = sign;
-  }
-  return std::bit_cast<float>(bits);
-}
-
 // IEEE binary16 nearest to a double, ties to even (numpy's npy_double_to_half).
 std::uint16_t double_to_half(double value) {
   const std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
@@ -93,7 +71,7 @@ T load(const std::uint8_t* bytes) {
 template <typename Out, typename Raw>
 Out to_output(Raw raw) {
   if constexpr (std::is_same_v<Raw, Float16>) {
-    return static_cast<Out>(half_to_float(raw.bits));
+    return static_cast<Out>(zarr::half_to_float(raw.bits));
   } else {
     return static_cast<Out>(raw);
   }
@@ -396,7 +374,7 @@ Result<AttributeNumber> fill_value_from_bytes(const DataType& type,
   for (std::size_t i = 0; i < bytes.size(); ++i) bits |= std::uint64_t{bytes[i]} << (8 * i);
   if (type.kind == TypeKind::kFloat) {
     if (type.size == 2)
-      return AttributeNumber{false, half_to_float(static_cast<std::uint16_t>(bits))};
+      return AttributeNumber{false, zarr::half_to_float(static_cast<std::uint16_t>(bits))};
     if (type.size == 4) {
       return AttributeNumber{false, std::bit_cast<float>(static_cast<std::uint32_t>(bits))};
     }
@@ -695,7 +673,7 @@ Result<CfDecoding> plan_cf_decoding(const DataType& type, const Json& attributes
       // exactly never matches.
       const auto fill_double = static_cast<double>(fill.value);
       const std::uint16_t bits = double_to_half(fill_double);
-      if (static_cast<double>(half_to_float(bits)) == fill_double) {
+      if (static_cast<double>(zarr::half_to_float(bits)) == fill_double) {
         plan.half_fills_[plan.half_fill_count_++] = bits;
       }
     }

@@ -50,7 +50,7 @@ double element_as_double(const DataType& type, const std::uint8_t* bytes) {
   bool is_signed = type.kind == TypeKind::kInt || type.kind == TypeKind::kDateTime64 ||
                    type.kind == TypeKind::kTimeDelta64;
   if (type.kind == TypeKind::kFloat) {
-    if (type.size == 2) return detail::half_to_float(load<std::uint16_t>(bytes));
+    if (type.size == 2) return zarr::half_to_float(load<std::uint16_t>(bytes));
     if (type.size == 4) return load<float>(bytes);
     return load<double>(bytes);
   }
@@ -112,7 +112,7 @@ void append_element(fmt::memory_buffer& out, const DataType& type, const std::ui
     }
     case TypeKind::kFloat:
       if (type.size == 2) {
-        fmt::format_to(it, "{}", detail::half_to_float(load<std::uint16_t>(bytes)));
+        fmt::format_to(it, "{}", zarr::half_to_float(load<std::uint16_t>(bytes)));
       } else if (type.size == 4) {
         fmt::format_to(it, "{}", load<float>(bytes));
       } else {

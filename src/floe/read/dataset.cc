@@ -21,18 +21,6 @@ double element_as_double(const std::uint8_t* at) {
   return static_cast<double>(value);
 }
 
-double half_to_double(std::uint16_t half) {
-  const int sign = half >> 15, exponent = (half >> 10) & 0x1f, mantissa = half & 0x3ff;
-  double value = 0;
-  if (exponent == 0)
-    value = std::ldexp(mantissa, -24);
-  else if (exponent == 0x1f)
-    value = mantissa ? std::numeric_limits<double>::quiet_NaN() : INFINITY;
-  else
-    value = std::ldexp(mantissa + 1024, exponent - 25);
-  return sign ? -value : value;
-}
-
 }  // namespace
 
 std::string parent_path(std::string_view path) {
@@ -145,7 +133,7 @@ Result<std::vector<double>> to_doubles(const zarr::DataType& type,
         if (size == 2) {
           std::uint16_t half;
           std::memcpy(&half, at, 2);
-          out[i] = half_to_double(half);
+          out[i] = static_cast<double>(zarr::half_to_float(half));
         } else {
           out[i] = size == 4 ? element_as_double<float>(at) : element_as_double<double>(at);
         }

@@ -504,7 +504,7 @@ class NetcdfOutput final : public OutputSink {
       float widened = 0;
       const void* fill_pointer = fill.data();
       if (type.conversion == Conversion::kHalfToFloat) {
-        widened = detail::half_to_float(static_cast<std::uint16_t>(fill[0] | fill[1] << 8));
+        widened = zarr::half_to_float(static_cast<std::uint16_t>(fill[0] | fill[1] << 8));
         fill_pointer = &widened;
       }
       FLOE_RETURN_IF_ERROR(check(nc_def_var_fill(ncid_, varid, 0, fill_pointer),
@@ -556,7 +556,7 @@ class NetcdfOutput final : public OutputSink {
         std::vector<float> widened(elements);
         for (std::size_t i = 0; i < elements; ++i) {
           widened[i] =
-              detail::half_to_float(static_cast<std::uint16_t>(data[2 * i] | data[2 * i + 1] << 8));
+              zarr::half_to_float(static_cast<std::uint16_t>(data[2 * i] | data[2 * i + 1] << 8));
         }
         status = nc_put_vara_float(ncid_, varid, nc_start.data(), nc_count.data(), widened.data());
         break;

@@ -274,25 +274,6 @@ Status for_each_contiguous_run(
   }
 }
 
-float half_to_float(std::uint16_t half) {
-  std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
-  std::uint32_t exponent = (half >> 10) & 0x1fu;
-  std::uint32_t mantissa = half & 0x3ffu;
-  std::uint32_t bits = 0;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // infinity or NaN (payload kept)
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa != 0) {
-    // Subnormal half: the value is mantissa * 2^-24, exact in float.
-    float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign != 0 ? -magnitude : magnitude;
-  } else {
-    bits = sign;
-  }
-  return std::bit_cast<float>(bits);
-}
-
 std::string utf32_to_utf8(std::span<const std::uint8_t> element) {
   std::size_t code_points = element.size() / 4;
   auto code_point_at = [&](std::size_t i) {

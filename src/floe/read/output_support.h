@@ -86,7 +86,6 @@ Status for_each_contiguous_run(
     std::span<const std::uint64_t> count, std::uint64_t element_size,
     const std::function<Status(std::uint64_t, std::uint64_t, std::uint64_t)>& run);
 
-float half_to_float(std::uint16_t half);
 
 // UTF-32LE code points (stopping at the first NUL, as numpy does) as UTF-8; invalid ones become
 // U+FFFD.

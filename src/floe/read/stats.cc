@@ -117,7 +117,7 @@ BlockSummary summarize(const DataType& type, const std::uint8_t* data, std::uint
     case TypeKind::kFloat:
       if (type.size == 2) {
         return summarize_floats(data, elements, 2, fill, [](const std::uint8_t* bytes) {
-          return static_cast<double>(detail::half_to_float(load<std::uint16_t>(bytes)));
+          return static_cast<double>(zarr::half_to_float(load<std::uint16_t>(bytes)));
         });
       }
       if (type.size == 4) {

@@ -2,6 +2,8 @@
 // element bytes.
 #pragma once
 
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -48,5 +50,21 @@ struct DataType {
 // "NaN", "Infinity", "-Infinity", hex forms ("0x7fc00000"), [re, im] pairs, base64 for raw/fixed
 // bytes, strings for fixed_length_utf32. null gives zeros. Errors name the value and the type.
 Result<std::vector<std::uint8_t>> fill_value_bytes(const DataType& type, const Json& fill_value);
+
+// An IEEE binary16 element ("float16") widened to float: exact for every value, NaN payloads kept. Inline
+// because decoders call it per element.
+inline float half_to_float(std::uint16_t half) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
+  const std::uint32_t exponent = (half >> 10) & 0x1fu;
+  const std::uint32_t mantissa = half & 0x3ffu;
+  if (exponent == 0 && mantissa != 0) {  // subnormal: mantissa * 2^-24, exact in float
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign != 0 ? -magnitude : magnitude;
+  }
+  std::uint32_t bits = sign;
+  if (exponent == 0x1f) bits |= 0x7f800000u | (mantissa << 13);
+  else if (exponent != 0) bits |= ((exponent + 112) << 23) | (mantissa << 13);
+  return std::bit_cast<float>(bits);
+}
 
 }  // namespace floe::zarr
