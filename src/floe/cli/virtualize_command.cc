@@ -17,6 +17,8 @@
 #include "floe/icechunk/session.h"
 #include "floe/io/glob.h"
 #include "floe/io/url.h"
+#include "floe/formats/grib2/cube.h"
+#include "floe/virtual/append.h"
 #include "floe/virtual/writer.h"
 
 namespace floe::cli {
@@ -30,6 +32,8 @@ struct VirtualizeArguments {
   std::string branch = "main";
   std::string message;
   std::string concat_dim;
+  std::string append_dim;  // append to the committed dataset along it instead of replacing it
+  std::string tag;         // tag the new snapshot
   std::string group = "/";
   std::string format = "auto";
   std::string layout = "generic";  // GRIB forecast collections
@@ -156,6 +160,22 @@ std::vector<std::string> split_names(const std::vector<std::string>& lists) {
   return names;
 }
 
+// After a forecast run was appended: valid_time over the merged init_time and step.
+Status rebuild_forecast_valid_time(const virt::AppendPlan& plan, virt::VirtualDataset& dataset) {
+  auto init_times = plan.coordinates.find("init_time");
+  auto steps = plan.coordinates.find("step");
+  if (init_times == plan.coordinates.end() || steps == plan.coordinates.end()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the repository's group holds no forecast datacube (init_time and step); append GRIB runs "
+                      "to a group written by floe virtualize --format grib2");
+  }
+  auto as_seconds = [](const std::vector<double>& values) {
+    return std::vector<int64_t>(values.begin(), values.end());
+  };
+  formats::grib2::rebuild_valid_time(dataset, as_seconds(init_times->second), as_seconds(steps->second));
+  return ok_status();
+}
+
 Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& arguments) {
   const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<io::StoreRegistry> registry = make_registry(global);
@@ -247,7 +267,23 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
     return std::move(opened).error();
   }
 
+  if (!arguments.tag.empty() && repository->tag_target(arguments.tag).ok()) {
+    return make_error(ErrorCode::kConflict, "tag {} already exists in {}; nothing was written (tags are immutable)",
+                      arguments.tag, repository->url());
+  }
   FLOE_ASSIGN_OR_RETURN(auto session, repository->write_session(arguments.branch));
+  std::optional<virt::AppendPlan> append;
+  if (!arguments.append_dim.empty()) {
+    FLOE_ASSIGN_OR_RETURN(auto committed, repository->read_session(session->base_snapshot()));
+    virt::AppendOptions options{.dim = arguments.append_dim};
+    // A forecast run may have more steps, members or levels than the runs before it.
+    if (grib) options.extendable_dims = {"step", "member", "level"};
+    FLOE_ASSIGN_OR_RETURN(append, virt::plan_append(*committed, arguments.group, std::move(dataset), options));
+    dataset = std::move(append->dataset);
+    for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
+    dataset.warnings.clear();
+    if (grib && !append->first) FLOE_RETURN_IF_ERROR(rebuild_forecast_valid_time(*append, dataset));
+  }
   virt::WriteContext context{.registry = registry.get(), .scheduler = &scheduler};
   for (const SourceFile& file : files) {
     // Local files are pinned by modification time: readers of other implementations compute a local file's ETag
@@ -263,13 +299,27 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
     }
   }
   FLOE_ASSIGN_OR_RETURN(virt::WriteSummary written, virt::write_dataset(dataset, *session, context, arguments.group));
+  if (append) FLOE_RETURN_IF_ERROR(virt::apply_resizes(*append, *session));
   Json sources = Json::array();
   for (const SourceFile& file : files) sources.push_back(file.location);
-  std::string message = arguments.message.empty()
-                            ? fmt::format("virtualize {} file{}", files.size(), files.size() == 1 ? "" : "s")
-                            : arguments.message;
+  std::string message = arguments.message;
+  if (message.empty()) {
+    message = fmt::format("virtualize {} file{}", files.size(), files.size() == 1 ? "" : "s");
+    if (append && !append->first) {
+      message = fmt::format("append {} {} ({} file{}) after {}", append->appended_length, arguments.append_dim,
+                            files.size(), files.size() == 1 ? "" : "s", append->committed_length);
+    }
+  }
   FLOE_ASSIGN_OR_RETURN(icechunk::Id12 snapshot,
                         session->commit(message, Json{{"floe_sources", files.size() <= 1000 ? sources : Json(files.size())}}));
+  if (!arguments.tag.empty()) {
+    Status tagged = repository->create_tag(arguments.tag, snapshot);
+    if (!tagged.ok()) {
+      return std::move(tagged).error().add_context(
+          fmt::format("snapshot {} is committed to branch {} but could not be tagged", icechunk::to_string(snapshot),
+                      arguments.branch));
+    }
+  }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const io::BlockCacheStats stats = cache.stats();
@@ -284,6 +334,13 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
                  {"inline_chunks", written.stored_chunks},
                  {"stored_bytes", written.stored_bytes},
                  {"warnings", warnings},
+                 {"tag", arguments.tag.empty() ? Json(nullptr) : Json(arguments.tag)},
+                 {"appended", append && !append->first
+                                  ? Json{{"dim", arguments.append_dim},
+                                         {"committed_length", append->committed_length},
+                                         {"appended_length", append->appended_length},
+                                         {"resized_arrays", append->resized.size()}}
+                                  : Json(nullptr)},
                  {"requests", {{"metadata_gets", stats.requests},
                                {"metadata_bytes", stats.bytes_fetched},
                                {"metadata_rounds", stats.fetch_rounds},
@@ -293,6 +350,10 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
     return ok_status();
   }
   for (const std::string& warning : warnings) fmt::print(stderr, "floe: warning: {}\n", warning);
+  if (!global.quiet && append && !append->first) {
+    fmt::print("appended {} {} after the {} committed; {} arrays only the repository holds grew with it\n",
+               append->appended_length, arguments.append_dim, append->committed_length, append->resized.size());
+  }
   if (!global.quiet) {
     fmt::print("{} file{} → {} (branch {}, snapshot {}): {} arrays, {} virtual refs, {} stored chunks; "
                "{} metadata GETs in {} rounds, {:.2f} s\n",
@@ -314,6 +375,10 @@ void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<
   command->add_option("--message", arguments->message, "Commit message");
   command->add_option("--concat-dim", arguments->concat_dim,
                       "Join many files along this dimension (default: the unlimited one)");
+  command->add_option("--append-dim", arguments->append_dim,
+                      "Append to the committed dataset along this dimension (a forecast run: init_time) as a new "
+                      "commit, instead of replacing it");
+  command->add_option("--tag", arguments->tag, "Tag the new snapshot (a run name)");
   command->add_option("--group", arguments->group, "Group to write the dataset into (default /)");
   command->add_option("--format", arguments->format, "auto | netcdf3 | netcdf4 | hdf5 | grib2 (default auto)");
   command->add_option("--layout", arguments->layout, "GRIB datacube layout: generic | gefs | ecmwf-ens | gfs | hrrr");

@@ -135,6 +135,21 @@ VirtualArray stored_coordinate(std::string name, std::vector<std::string> dims,
   return array;
 }
 
+VirtualArray valid_time_coordinate(const std::vector<int64_t>& init_times,
+                                   const std::vector<int64_t>& steps) {
+  std::vector<int64_t> valid_times;
+  valid_times.reserve(init_times.size() * steps.size());
+  for (int64_t init : init_times) {
+    for (int64_t step : steps) valid_times.push_back(init + step);
+  }
+  return stored_coordinate("valid_time", {"init_time", "step"}, {init_times.size(), steps.size()},
+                           valid_times, "int64",
+                           Json{{"standard_name", "time"},
+                                {"long_name", "valid time"},
+                                {"units", kSecondsSinceEpoch},
+                                {"calendar", "proleptic_gregorian"}});
+}
+
 const char* layout_name(CubeLayout layout) {
   switch (layout) {
     case CubeLayout::kGeneric:
@@ -332,18 +347,7 @@ Result<virt::VirtualDataset> build_forecast_cube(const CubeInput& input, CubeLay
                                           Json{{"standard_name", "forecast_period"},
                                                {"long_name", "time since initialization"},
                                                {"units", "seconds"}}));
-  std::vector<int64_t> valid_times;
-  valid_times.reserve(init_values.size() * step_values.size());
-  for (UnixSeconds init : init_values) {
-    for (int64_t step : step_values) valid_times.push_back(init + step);
-  }
-  root.arrays.push_back(stored_coordinate("valid_time", {"init_time", "step"},
-                                          {init_values.size(), step_values.size()}, valid_times,
-                                          "int64",
-                                          Json{{"standard_name", "time"},
-                                               {"long_name", "valid time"},
-                                               {"units", kSecondsSinceEpoch},
-                                               {"calendar", "proleptic_gregorian"}}));
+  root.arrays.push_back(valid_time_coordinate(init_values, step_values));
   if (member_dim) {
     root.arrays.push_back(stored_coordinate("member", {"member"}, {member_values.size()},
                                             member_values, "int32",
@@ -505,6 +509,13 @@ Result<virt::VirtualDataset> build_forecast_cube(const CubeInput& input, CubeLay
   dataset.unlimited_dims = {"init_time"};
   omissions.report(dataset.warnings);
   return dataset;
+}
+
+void rebuild_valid_time(virt::VirtualDataset& cube, const std::vector<int64_t>& init_times,
+                        const std::vector<int64_t>& steps) {
+  std::erase_if(cube.root.arrays,
+                [](const VirtualArray& array) { return array.name == "valid_time"; });
+  cube.root.arrays.push_back(valid_time_coordinate(init_times, steps));
 }
 
 }  // namespace floe::formats::grib2

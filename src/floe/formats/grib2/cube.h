@@ -88,4 +88,9 @@ std::optional<int32_t> gefs_member_from_name(std::string_view url);
 // the grid.
 Result<virt::VirtualDataset> build_forecast_cube(const CubeInput& input, CubeLayout layout);
 
+// Puts a root valid_time(init_time, step) = init_time + step into a datacube (replacing the one it has): after
+// an append merged init_time and step, every cell of the merged grid is known, old runs at new steps included.
+void rebuild_valid_time(virt::VirtualDataset& cube, const std::vector<int64_t>& init_times,
+                        const std::vector<int64_t>& steps);
+
 }  // namespace floe::formats::grib2
