@@ -109,8 +109,8 @@ std::string common_directory(const std::vector<SourceFile>& files) {
   return slash == std::string::npos ? prefix : prefix.substr(0, slash + 1);
 }
 
-// The containers the repository needs: the caller's, or one for the sources' common directory, configured
-// from the global S3 options.
+// The containers the repository needs: the caller's, or one for the sources' common directory (their bucket on
+// S3), configured from the global S3 options.
 Result<std::vector<icechunk::VirtualChunkContainer>> containers_for(const VirtualizeArguments& arguments,
                                                                     const GlobalOptions& global,
                                                                     const std::vector<SourceFile>& files) {
@@ -125,6 +125,12 @@ Result<std::vector<icechunk::VirtualChunkContainer>> containers_for(const Virtua
     });
     if (covered) continue;
     std::string prefix = common_directory(files);
+    // An S3 container is the whole bucket: the next day's run, in another directory, uses it as well (and readers
+    // authorize the bucket once).
+    if (prefix.starts_with("s3://")) {
+      const size_t bucket_end = prefix.find('/', 5);
+      if (bucket_end != std::string::npos) prefix.resize(bucket_end + 1);
+    }
     if (prefix.find("://") == std::string::npos || prefix.size() <= scheme_prefix_of(prefix).size()) {
       return make_error(ErrorCode::kInvalidArgument,
                         "{} is not under any --container prefix and the sources share no directory; pass --container",
