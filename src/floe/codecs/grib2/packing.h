@@ -20,8 +20,11 @@ class ValueSource {
  public:
   virtual ~ValueSource() = default;
   // Writes packed values [first, first + count) to `out`; the range lies within value_count.
-  // Decoding asks for consecutive ranges from 0 upward (sequential sources rely on it).
+  // Unless the source has random_access(), decoding asks for consecutive ranges from 0 upward.
   virtual void emit(std::uint64_t first, std::uint64_t count, T* out) = 0;
+  // True when ranges may be asked for in any order (the layout step then takes rows in the order
+  // they lie in the output).
+  virtual bool random_access() const { return false; }
 };
 
 template <typename T>
@@ -47,6 +50,7 @@ class CodeSource final : public ValueSource<T> {
   CodeSource(std::unique_ptr<Code[]> codes, Scaling scaling)
       : codes_(std::move(codes)), scaling_(scaling) {}
 
+  bool random_access() const override { return true; }
   void emit(std::uint64_t first, std::uint64_t count, T* out) override {
     const Code* codes = codes_.get() + first;
     const double binary = scaling_.binary;
@@ -69,6 +73,7 @@ template <typename T>
 class ConstantSource final : public ValueSource<T> {
  public:
   explicit ConstantSource(double value) : value_(static_cast<T>(value)) {}
+  bool random_access() const override { return true; }
   void emit(std::uint64_t, std::uint64_t count, T* out) override {
     std::fill(out, out + count, value_);
   }

@@ -27,6 +27,7 @@ class SimpleSource final : public ValueSource<T> {
   SimpleSource(std::span<const std::uint8_t> data, Scaling scaling)
       : data_(data), scaling_(scaling) {}
 
+  bool random_access() const override { return true; }
   void emit(std::uint64_t first, std::uint64_t count, T* out) override {
     const std::uint8_t* data = data_.data();
     const std::uint64_t size = data_.size();
@@ -88,6 +89,7 @@ class IeeeSource final : public ValueSource<T> {
   IeeeSource(std::span<const std::uint8_t> data, bool double_precision)
       : data_(data), double_precision_(double_precision) {}
 
+  bool random_access() const override { return true; }
   void emit(std::uint64_t first, std::uint64_t count, T* out) override {
     if (double_precision_) {
       const std::uint8_t* p = data_.data() + first * 8;
