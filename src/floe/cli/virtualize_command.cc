@@ -52,6 +52,8 @@ struct SourceFile {
   std::string location;  // URL written into chunk references
   io::ObjectMeta meta;
   bool listed = false;  // size and etag came from a glob's listing; otherwise from the first read
+  // Key -> size of everything that listing showed (shared by the files it found), for finding GRIB sidecars.
+  std::shared_ptr<const std::map<std::string, uint64_t>> neighbours;
 };
 
 // "file:///abs/path" for local paths, the URL itself otherwise.
@@ -78,13 +80,17 @@ Result<std::vector<SourceFile>> expand_sources(io::StoreRegistry& registry, cons
     FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, registry.resolve(location.starts_with("file://")
                                                                          ? location.substr(7) : location));
     if (io::has_glob_characters(resolved.key)) {
-      FLOE_ASSIGN_OR_RETURN(std::vector<io::ObjectMeta> matches, io::expand_glob(*resolved.store, resolved.key));
+      std::vector<io::ObjectMeta> listed;
+      FLOE_ASSIGN_OR_RETURN(std::vector<io::ObjectMeta> matches,
+                            io::expand_glob(*resolved.store, resolved.key, &listed));
       if (matches.empty()) return make_error(ErrorCode::kNotFound, "{}: no file matches", source);
+      auto neighbours = std::make_shared<std::map<std::string, uint64_t>>();
+      for (const io::ObjectMeta& meta : listed) neighbours->emplace(meta.key, meta.size);
       std::string base = scheme_prefix_of(location);
       for (io::ObjectMeta& meta : matches) {
         std::string match_location = resolved.store->url_for(meta.key);
         if (base == "file://") match_location = "file://" + match_location;
-        files.push_back({resolved.store, meta.key, std::move(match_location), std::move(meta), true});
+        files.push_back({resolved.store, meta.key, std::move(match_location), std::move(meta), true, neighbours});
       }
       continue;
     }
@@ -211,7 +217,13 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
                                                           : ProgressReporter::Mode::kAuto);
     ThreadPool pool(arguments.jobs ? arguments.jobs : std::min<size_t>(files.size(), 16));
     pool.parallel_for(files.size(), [&](size_t i) {
-      // The first read brings the file's size and ETag (for the references' checksums) with its first bytes.
+      // The first read brings the file's size and ETag (for the references' checksums) with its first bytes. A
+      // listed GRIB file has both from the listing, and its first bytes are read with its messages' headers.
+      if (grib && files[i].listed) {
+        parsed[i] = Result<virt::VirtualDataset>(virt::VirtualDataset{});
+        progress.advance();
+        return;
+      }
       auto meta = cache.open(files[i].store.get(), files[i].key, first_read_bytes);
       if (!meta.ok()) {
         parsed[i] = std::move(meta).error().add_context(fmt::format("source {}", files[i].location));
@@ -231,7 +243,7 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
     std::vector<formats::Source> sources;
     for (size_t i = 0; i < files.size(); ++i) {
       if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
-      sources.push_back({files[i].store.get(), files[i].key, files[i].location});
+      sources.push_back({files[i].store.get(), files[i].key, files[i].location, files[i].neighbours.get()});
     }
     FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset cube, formats::open_grib_collection(cache, sources, arguments.layout));
     parsed.assign(1, std::move(cube));

@@ -57,21 +57,51 @@ Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const s
   FLOE_ASSIGN_OR_RETURN(grib2::CubeLayout cube_layout, grib2::parse_cube_layout(layout));
   std::vector<grib2::GribFile> files(sources.size());
   std::vector<std::optional<Error>> errors(sources.size());
+  auto sidecar_candidates = [](const std::string& key) {
+    std::vector<std::string> candidates = {key + ".idx"};
+    for (std::string_view extension : {".grib2", ".grb2", ".grib"}) {
+      if (key.ends_with(extension)) candidates.push_back(key.substr(0, key.size() - extension.size()) + ".index");
+    }
+    candidates.push_back(key + ".index");
+    return candidates;
+  };
+  // Listed files: the listing says which sidecar exists and how long it is; all are fetched in one batch.
+  std::vector<io::FetchRequest> requests;
+  std::vector<size_t> requested_for;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const Source& source = sources[i];
+    files[i] = grib2::GribFile{.store = source.store, .key = source.key, .location = source.location};
+    if (!source.listed) continue;
+    for (const std::string& candidate : sidecar_candidates(source.key)) {
+      auto found = source.listed->find(candidate);
+      if (found == source.listed->end()) continue;
+      files[i].sidecar_url = source.store->url_for(candidate);
+      if (found->second == 0) {
+        files[i].sidecar = std::string();
+      } else {
+        requests.push_back({source.store, candidate, 0, found->second});
+        requested_for.push_back(i);
+      }
+      break;
+    }
+  }
+  if (!requests.empty()) {
+    io::FetchScheduler scheduler;
+    std::vector<Result<Bytes>> fetched = scheduler.fetch(requests);
+    for (size_t r = 0; r < fetched.size(); ++r) {
+      if (!fetched[r].ok()) {
+        return std::move(fetched[r]).error().add_context(fmt::format("sidecar {}", files[requested_for[r]].sidecar_url));
+      }
+      files[requested_for[r]].sidecar = std::string(fetched[r]->view());
+    }
+  }
+  // Files named directly: their sidecars are probed.
   ThreadPool pool(std::min<size_t>(std::max<size_t>(sources.size(), 1), 16));
   pool.parallel_for(sources.size(), [&](size_t i) {
     const Source& source = sources[i];
     grib2::GribFile& file = files[i];
-    file.store = source.store;
-    file.key = source.key;
-    file.location = source.location;
-    std::vector<std::string> candidates = {source.key + ".idx"};
-    for (std::string_view extension : {".grib2", ".grb2", ".grib"}) {
-      if (source.key.ends_with(extension)) {
-        candidates.push_back(source.key.substr(0, source.key.size() - extension.size()) + ".index");
-      }
-    }
-    candidates.push_back(source.key + ".index");
-    for (const std::string& candidate : candidates) {
+    if (source.listed) return;
+    for (const std::string& candidate : sidecar_candidates(source.key)) {
       auto sidecar = source.store->get(candidate);
       if (sidecar.ok()) {
         file.sidecar = sidecar->to_string();

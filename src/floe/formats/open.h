@@ -1,6 +1,7 @@
 // Opening any supported file as a virtual dataset: format detection from the first bytes and dispatch.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ struct Source {
   io::ObjectStore* store = nullptr;
   std::string key;       // inside the store
   std::string location;  // the URL chunk references name ("file:///abs/x.nc", "s3://bucket/key")
+  // Key -> size of every object the listing that found this file showed (a GRIB file's sidecar among them when it
+  // has one); null when the file was named directly.
+  const std::map<std::string, uint64_t>* listed = nullptr;
 };
 
 // Parses the file through `cache` (metadata only, batched rounds).
@@ -30,8 +34,9 @@ Result<virt::VirtualDataset> open_virtual(io::BlockCache& cache, const Source& s
                                           const virt::ParseOptions& options);
 
 // GRIB files as one forecast datacube (formats/grib2): each file's sidecar, `<file>.idx` (NOAA) or
-// `<file without .grib2/.grib>.index` / `<file>.index` (ECMWF), is fetched when it exists (in parallel), the other
-// files are scanned. `layout` is generic, gefs, ecmwf-ens, gfs or hrrr.
+// `<file without .grib2/.grib>.index` / `<file>.index` (ECMWF), is fetched when it exists, the other files are
+// scanned. Sidecars of listed files are known from the listing and fetched in one batch; the others are probed
+// (in parallel). `layout` is generic, gefs, ecmwf-ens, gfs or hrrr.
 Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const std::vector<Source>& sources,
                                                   std::string_view layout);
 // True for names of GRIB sidecars (".idx", ".index"), which a glob over a forecast directory also matches.

@@ -109,7 +109,8 @@ bool glob_match(std::string_view pattern, std::string_view key) {
   return reachable[key.size()] != 0;
 }
 
-Result<std::vector<ObjectMeta>> expand_glob(ObjectStore& store, std::string_view pattern) {
+Result<std::vector<ObjectMeta>> expand_glob(ObjectStore& store, std::string_view pattern,
+                                            std::vector<ObjectMeta>* listed) {
   if (!has_glob_characters(pattern)) {
     FLOE_ASSIGN_OR_RETURN(ObjectMeta meta, store.head(pattern));
     return std::vector<ObjectMeta>{meta};
@@ -118,8 +119,9 @@ Result<std::vector<ObjectMeta>> expand_glob(ObjectStore& store, std::string_view
   FLOE_ASSIGN_OR_RETURN(ListResult listing, store.list(prefix));
   std::vector<ObjectMeta> matches;
   for (ObjectMeta& meta : listing.objects) {
-    if (glob_match(pattern, meta.key)) matches.push_back(std::move(meta));
+    if (glob_match(pattern, meta.key)) matches.push_back(meta);
   }
+  if (listed) *listed = std::move(listing.objects);
   return matches;
 }
 

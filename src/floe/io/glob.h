@@ -18,7 +18,9 @@ std::string glob_literal_prefix(std::string_view pattern);
 bool glob_match(std::string_view pattern, std::string_view key);
 
 // Lists the store under the pattern's literal prefix and keeps matching keys, sorted. A pattern
-// without wildcards is checked with HEAD and yields that one object.
-Result<std::vector<ObjectMeta>> expand_glob(ObjectStore& store, std::string_view pattern);
+// without wildcards is checked with HEAD and yields that one object. `listed`, when given, receives
+// every object the listing showed, matching or not (a GRIB file's sidecar shares its prefix).
+Result<std::vector<ObjectMeta>> expand_glob(ObjectStore& store, std::string_view pattern,
+                                            std::vector<ObjectMeta>* listed = nullptr);
 
 }  // namespace floe::io
