@@ -1,4 +1,5 @@
 // Tests of glob matching ('*', '**', '?', classes) and expansion over a LocalStore.
+#include <algorithm>
 #include "floe/io/glob.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +56,14 @@ TEST(Glob, ExpandsOverAStore) {
   auto deep = expand_glob(store, "e5/**/*.nc");
   ASSERT_TRUE(deep.ok());
   EXPECT_EQ(deep->size(), 4u);
+  // Everything the listing showed comes back too, the non-matching b.txt included (GRIB sidecars are found so).
+  std::vector<ObjectMeta> listed;
+  ASSERT_TRUE(expand_glob(store, "e5/2020*/*.nc", &listed).ok());
+  std::vector<std::string> keys;
+  for (const ObjectMeta& meta : listed) keys.push_back(meta.key);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"e5/202001/a.nc", "e5/202001/sub/c.nc", "e5/202002/a.nc",
+                                            "e5/202002/b.txt"}));
   EXPECT_EQ(expand_glob(store, "e5/missing.nc").error().code(), ErrorCode::kNotFound);
   std::filesystem::remove_all(root);
 }
