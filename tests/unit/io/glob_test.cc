@@ -1,9 +1,9 @@
 // Tests of glob matching ('*', '**', '?', classes) and expansion over a LocalStore.
-#include <algorithm>
 #include "floe/io/glob.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "floe/io/local_store.h"
