@@ -284,6 +284,24 @@ TEST(Grib2Message, HeaderPrefixesParseWithoutTheData) {
   EXPECT_TRUE(whole->fields()[0].has_data);
 }
 
+// GFS writes the -2 PVU surface as sign and magnitude (WMO regulation 92.1.5, as wgrib2 reads it): ecCodes
+// gives the raw 32 bits, floe's value is negative.
+TEST(Grib2Message, NegativeFixedSurfacesAreSignAndMagnitude) {
+  const MessageBytes file =
+      read_file(testdata_dir() + "/grib/gribberish_gfs.t12z.pgrb2.0p25.f023-PV-TMP-missing.grib2");
+  auto parsed = Grib2Message::parse(file);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  const auto& surface = parsed->fields()[0].product.first_surface;
+  codes_handle* handle = codes_handle_new_from_message(nullptr, file.data(), file.size());
+  ASSERT_NE(handle, nullptr);
+  EXPECT_EQ(surface.scaled_value,
+            static_cast<std::uint32_t>(eccodes_long(handle, "scaledValueOfFirstFixedSurface")));
+  EXPECT_EQ(surface.scale_factor, eccodes_long(handle, "scaleFactorOfFirstFixedSurface"));
+  codes_handle_delete(handle);
+  EXPECT_NE(surface.scaled_value & 0x80000000u, 0u);
+  EXPECT_NEAR(surface.value(), -2e-6, 1e-18);
+}
+
 TEST(Grib2Message, EveryTruncationFailsCleanly) {
   const MessageBytes message = small_message();
   for (std::size_t size = 0; size < message.size(); ++size) {

@@ -353,7 +353,10 @@ Result<GribIndicator> read_indicator(std::span<const std::uint8_t> bytes,
 
 double FixedSurface::value() const {
   if (value_missing) return std::nan("");
-  return static_cast<double>(scaled_value) * std::pow(10.0, -scale_factor);
+  // WMO regulation 92.1.5: negative integers are sign and magnitude (GFS writes -2 PVU so; wgrib2 reads it so,
+  // ecCodes as unsigned).
+  const double magnitude = static_cast<double>(scaled_value & 0x7fffffffu);
+  return ((scaled_value & 0x80000000u) != 0 ? -magnitude : magnitude) * std::pow(10.0, -scale_factor);
 }
 
 double Grib2Grid::angle_unit() const {

@@ -96,7 +96,7 @@ struct FixedSurface {
   std::uint32_t scaled_value = 0;
   bool value_missing = true;  // scale factor and value all ones
 
-  // scaled_value * 10^-scale_factor; NaN when missing.
+  // scaled_value (sign and magnitude) * 10^-scale_factor; NaN when missing.
   double value() const;
 };
 
