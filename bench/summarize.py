@@ -18,11 +18,19 @@ tool reports them (floe: virtualize + commit; VirtualiZarr: open_virtual_dataset
 with its to_icechunk commit; kerchunk: translate), whole-process wall and CPU time, GETs/HEADs/bytes as
 counted by the proxy, refs, and time relative to floe; then the issue-4 targets per file.
 
+GRIB2 decode runs (bench "grib_decode", from run_grib_decode.sh, issue 6): one row per message with its
+template, size and points, the median over rounds of each tool's per-round median milliseconds (floe, ecCodes'
+codes_get_double_array, gribberish's parse_grib_array) and the median over rounds of the per-round ratios
+ecCodes/floe and gribberish/floe (> 1: floe is faster); then per template the geometric mean and range of the
+ratios, the value checks (floe against ecCodes; gribberish's value and NaN counts against floe's) and the
+issue-6 targets.
+
 Usage: summarize.py [--run-id ID | --all] FILE.jsonl [FILE.jsonl ...]
 By default only the newest run_id in the files is summarized.
 """
 import argparse
 import json
+import math
 import statistics
 import sys
 
@@ -40,6 +48,10 @@ TARGET_S3_SPEEDUP = 50
 TARGET_REQUEST_SHARE = 1 / 10
 TARGET_GETS = {"pop": 40, "pop-paged": 3}
 VIRTUALIZE_TOOLS = ["floe", "virtualizarr", "virtualizarr + to_icechunk", "kerchunk"]
+# Issue 6: floe never slower than ecCodes, >= 2x ecCodes on templates 5.0/5.2/5.3, >= 1.5x gribberish overall.
+TARGET_GRIB_ECCODES_FAST = {"5.0": 2.0, "5.2": 2.0, "5.3": 2.0}
+TARGET_GRIB_GRIBBERISH = 1.5
+GRIB_PEERS = [("eccodes", "ecCodes"), ("eccodes-float", "ecCodes float"), ("gribberish", "gribberish")]
 MIB = 1 << 20
 
 
@@ -151,6 +163,133 @@ def _fmt(v, spec=".2f", none="n/a"):
 
 def _tool_key(t):
     return (TOOL_ORDER.index(t) if t in TOOL_ORDER else 99, t)
+
+
+def _geomean(values):
+    vals = [v for v in values if v and v > 0]
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else None
+
+
+def _template_key(template):
+    try:
+        return int(str(template).split(".")[-1])
+    except ValueError:
+        return 999
+
+
+def grib_decode_tables(recs):
+    """Markdown lines for the grib_decode records of one run (run_grib_decode.sh)."""
+    ok = [r for r in recs if "error" not in r and _num(r, "median_ms") is not None]
+    by = {}  # (message, tool) -> {round: median_ms}
+    for r in ok:
+        by.setdefault((r.get("message"), r.get("tool")), {})[r.get("round")] = r["median_ms"]
+    info = {}
+    for r in recs:
+        if r.get("tool") == "floe" and r.get("message") and "error" not in r:
+            info.setdefault(r["message"], r)
+    messages = sorted(info, key=lambda m: (_template_key(info[m].get("template")), info[m].get("source") != "synthetic", m))
+    peers = [(t, label) for t, label in GRIB_PEERS if any(r.get("tool") == t for r in ok)]
+
+    def cell(message, tool):
+        v = by.get((message, tool), {})
+        return statistics.median(v.values()) if v else None
+
+    def ratio(message, tool):
+        """Median over rounds of tool / floe in the same round."""
+        floe, peer = by.get((message, "floe"), {}), by.get((message, tool), {})
+        per_round = [peer[k] / floe[k] for k in floe if k in peer and floe[k] > 0]
+        return statistics.median(per_round) if per_round else None
+
+    rounds = sorted({r.get("round") for r in recs if r.get("round") is not None})
+    first = recs[0]
+    lines = [f"### GRIB2 decode, {len(messages)} messages, {len(rounds)} rounds, run {first.get('run_id')}", ""]
+    loads = [_num(r, "load_before") for r in recs if _num(r, "load_before") is not None]
+    lines.append(f"{first.get('host', '')}; 1-minute load before the rounds {min(loads, default=0):.1f}–"
+                 f"{max(loads, default=0):.1f}; median ms per message (median over rounds of each round's "
+                 "median); ratios > 1: floe is faster.")
+    lines.append("")
+    head = ["template", "message", "size", "points", "floe ms"] + [f"{label} ms" for _, label in peers]
+    head += [f"{label}/floe" for _, label in peers]
+    lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    ratios = {}  # (template, tool) -> [ratio]
+    for m in messages:
+        r = info[m]
+        name = m.replace("testdata-", "", 1) + (" (bitmap)" if r.get("bitmap") and "bitmap" not in m else "")
+        row = [r.get("template", "?"), name, f"{r.get('bytes', 0) / 1e6:.2f} MB" if r.get("bytes", 0) >= 1e5
+               else f"{r.get('bytes', 0):,} B", f"{r.get('points', 0):,}", _fmt(cell(m, "floe"), ".3f")]
+        row += [_fmt(cell(m, t), ".3f", "n/a (fails)" if any(x.get("message") == m and x.get("tool") == t
+                                                          for x in recs) else "n/a") for t, _ in peers]
+        for t, _ in peers:
+            q = ratio(m, t)
+            if q:
+                ratios.setdefault((r.get("template"), t), []).append(q)
+            row.append(_fmt(q, ".2f") + ("×" if q else ""))
+        lines.append("| " + " | ".join(row) + " |")
+
+    lines += ["", "Per template (geometric mean of the per-message ratios, range in brackets):", ""]
+    head = ["template", "messages"] + [f"{label}/floe" for _, label in peers]
+    lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    templates = sorted({info[m].get("template") for m in messages}, key=_template_key)
+    for tpl in templates:
+        row = [tpl, str(sum(1 for m in messages if info[m].get("template") == tpl))]
+        for t, _ in peers:
+            q = ratios.get((tpl, t), [])
+            row.append(f"{_geomean(q):.2f}× ({min(q):.2f}–{max(q):.2f})" if q else "n/a")
+        lines.append("| " + " | ".join(row) + " |")
+
+    lines += ["", "Checks:"]
+    floe_recs = [r for r in recs if r.get("tool") == "floe"]
+    disagree = sorted({r.get("message") for r in floe_recs if r.get("agrees") is False})
+    lines.append(f"- floe against ecCodes: {len(floe_recs)} message decodes checked, "
+                 + (f"**{len(disagree)} disagree**: {', '.join(disagree)}" if disagree else
+                    "all agree (same missing points, largest difference within half a packing step plus float32 "
+                    f"rounding; {sum(r.get('float32_mismatches', 0) for r in floe_recs):,} values differ from "
+                    "ecCodes' double rounded to float)"))
+    for r in recs:
+        if r.get("tool") == "gribberish" and "error" not in r and r.get("message") in info:
+            f = info[r["message"]]
+            if r.get("values") != f.get("points") or r.get("nan_count") != f.get("floe_nan"):
+                lines.append(f"- gribberish {r['message']}: {r.get('values')} values, {r.get('nan_count')} NaN "
+                             f"(floe: {f.get('points')}, {f.get('floe_nan')})")
+                break
+    failed = sorted({(r.get("tool"), r.get("message"), r.get("error", "")[:120]) for r in recs if "error" in r})
+    for tool, message, error in failed:
+        lines.append(f"- {tool} cannot decode {message}: {error}")
+    threaded = [r for r in ok if r.get("tool") == "gribberish" and _num(r, "median_cpu_ms")
+                and r["median_cpu_ms"] > 1.2 * r["median_ms"]]
+    if threaded:
+        lines.append(f"- gribberish used more CPU than wall time (several threads) on "
+                     f"{', '.join(sorted({r['message'] for r in threaded}))}")
+    run_errors = sorted({r["run_error"] for r in recs if r.get("run_error")})
+    lines += [f"- run error: {e}" for e in run_errors]
+
+    lines += ["", "Issue-6 targets:"]
+    eccodes = {m: ratio(m, "eccodes") for m in messages}
+    slower = [f"{m} ({q:.2f}×)" for m, q in eccodes.items() if q is not None and q < 1]
+    worst = min((q for q in eccodes.values() if q is not None), default=None)
+    lines.append(f"- never slower than ecCodes: {'**not met**' if slower else 'met'} (lowest ecCodes/floe "
+                 f"{_fmt(worst)}×{'; slower on ' + ', '.join(slower) if slower else ''})")
+    for tpl, target in TARGET_GRIB_ECCODES_FAST.items():
+        q = {m: eccodes[m] for m in messages if info[m].get("template") == tpl and eccodes[m] is not None}
+        if not q:
+            continue
+        below = [f"{m} ({v:.2f}×)" for m, v in q.items() if v < target]
+        lines.append(f"- ≥ {target:g}× ecCodes on {tpl}: {'**not met**' if below else 'met'} on every message "
+                     f"(lowest {min(q.values()):.2f}×, geometric mean {_geomean(q.values()):.2f}×"
+                     f"{'; below on ' + ', '.join(below) if below else ''})")
+    grib = [ratio(m, "gribberish") for m in messages]
+    grib = [q for q in grib if q is not None]
+    if grib:
+        floe_total = sum(cell(m, "floe") or 0 for m in messages if ratio(m, "gribberish") is not None)
+        peer_total = sum(cell(m, "gribberish") or 0 for m in messages if ratio(m, "gribberish") is not None)
+        overall = _geomean(grib)
+        lines.append(f"- ≥ {TARGET_GRIB_GRIBBERISH:g}× gribberish overall: "
+                     f"{'met' if overall >= TARGET_GRIB_GRIBBERISH else '**not met**'} (geometric mean over the "
+                     f"{len(grib)} messages it decodes {overall:.2f}×; total time {peer_total:.1f} against "
+                     f"{floe_total:.1f} ms = {peer_total / floe_total:.2f}×; floe slower on "
+                     f"{sum(1 for q in grib if q < 1)})")
+    lines.append("")
+    return lines
 
 
 def icechunk_tables(recs):
@@ -401,11 +540,14 @@ def main(argv=None):
         return 1
     ice = [r for r in recs if r.get("bench") in ICECHUNK_BENCHES]
     virt = [r for r in recs if r.get("bench") == "virtualize"]
-    recs = [r for r in recs if r.get("bench") not in ICECHUNK_BENCHES and r.get("bench") != "virtualize"]
+    grib = [r for r in recs if r.get("bench") == "grib_decode"]
+    recs = [r for r in recs if r.get("bench") not in ICECHUNK_BENCHES + ("virtualize", "grib_decode")]
     if ice:
         print("\n".join(icechunk_tables(ice)))
     if virt:
         print("\n".join(virtualize_tables(virt)))
+    if grib:
+        print("\n".join(grib_decode_tables(grib)))
     groups = {}
     for r in recs:
         groups.setdefault((r.get("bench", "?"), r.get("scenario", "?")), []).append(r)
