@@ -37,6 +37,7 @@ struct VirtualizeArguments {
   std::string group = "/";
   std::string format = "auto";
   std::string layout = "generic";  // GRIB forecast collections
+  std::string index = "auto";      // GRIB sidecars: auto | idx | ecmwf-index | scan
   std::vector<std::string> loadable;
   std::vector<std::string> drop;
   std::vector<std::string> containers;
@@ -245,7 +246,7 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
       if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
       sources.push_back({files[i].store.get(), files[i].key, files[i].location, files[i].neighbours.get()});
     }
-    FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset cube, formats::open_grib_collection(cache, sources, arguments.layout));
+    FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset cube, formats::open_grib_collection(cache, sources, arguments.layout, arguments.index));
     parsed.assign(1, std::move(cube));
   }
   for (size_t i = 0; i < parsed.size(); ++i) {
@@ -400,6 +401,8 @@ void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<
   command->add_option("--group", arguments->group, "Group to write the dataset into (default /)");
   command->add_option("--format", arguments->format, "auto | netcdf3 | netcdf4 | hdf5 | grib2 (default auto)");
   command->add_option("--layout", arguments->layout, "GRIB datacube layout: generic | gefs | ecmwf-ens | gfs | hrrr");
+  command->add_option("--index", arguments->index,
+                      "GRIB sidecars: auto (whichever exists) | idx | ecmwf-index | scan (ignore them)");
   command->add_option("--loadable", arguments->loadable, "Variables stored in the repository (VAR,...)");
   command->add_option("--drop", arguments->drop, "Variables left out (VAR,...)");
   command->add_option("--container", arguments->containers,

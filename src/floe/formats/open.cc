@@ -53,16 +53,22 @@ Result<virt::VirtualDataset> open_virtual(io::BlockCache& cache, const Source& s
 bool is_grib_sidecar(std::string_view key) { return key.ends_with(".idx") || key.ends_with(".index"); }
 
 Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const std::vector<Source>& sources,
-                                                  std::string_view layout) {
+                                                  std::string_view layout, std::string_view index) {
   FLOE_ASSIGN_OR_RETURN(grib2::CubeLayout cube_layout, grib2::parse_cube_layout(layout));
+  if (index != "auto" && index != "idx" && index != "ecmwf-index" && index != "scan") {
+    return make_error(ErrorCode::kInvalidArgument, "--index {}: expected auto, idx, ecmwf-index or scan", index);
+  }
   std::vector<grib2::GribFile> files(sources.size());
   std::vector<std::optional<Error>> errors(sources.size());
-  auto sidecar_candidates = [](const std::string& key) {
-    std::vector<std::string> candidates = {key + ".idx"};
-    for (std::string_view extension : {".grib2", ".grb2", ".grib"}) {
-      if (key.ends_with(extension)) candidates.push_back(key.substr(0, key.size() - extension.size()) + ".index");
+  auto sidecar_candidates = [&](const std::string& key) {
+    std::vector<std::string> candidates;
+    if (index == "auto" || index == "idx") candidates.push_back(key + ".idx");
+    if (index == "auto" || index == "ecmwf-index") {
+      for (std::string_view extension : {".grib2", ".grb2", ".grib"}) {
+        if (key.ends_with(extension)) candidates.push_back(key.substr(0, key.size() - extension.size()) + ".index");
+      }
+      candidates.push_back(key + ".index");
     }
-    candidates.push_back(key + ".index");
     return candidates;
   };
   // Listed files: the listing says which sidecar exists and how long it is; all are fetched in one batch.
@@ -116,6 +122,14 @@ Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const s
   });
   for (std::optional<Error>& error : errors) {
     if (error) return std::move(*error);
+  }
+  if (index == "idx" || index == "ecmwf-index") {
+    for (const grib2::GribFile& file : files) {
+      if (!file.sidecar) {
+        return make_error(ErrorCode::kNotFound, "{}: no {} sidecar next to it (--index {}); use --index auto to scan "
+                          "files without one", file.location, index == "idx" ? ".idx" : ".index", index);
+      }
+    }
   }
   return grib2::virtualize_grib(cache, files, grib2::GribOptions{.layout = cube_layout});
 }

@@ -37,8 +37,10 @@ Result<virt::VirtualDataset> open_virtual(io::BlockCache& cache, const Source& s
 // `<file without .grib2/.grib>.index` / `<file>.index` (ECMWF), is fetched when it exists, the other files are
 // scanned. Sidecars of listed files are known from the listing and fetched in one batch; the others are probed
 // (in parallel). `layout` is generic, gefs, ecmwf-ens, gfs or hrrr.
+// `index` says which sidecars to use: "auto" (whichever exists), "idx" (NOAA only), "ecmwf-index" (ECMWF only),
+// "scan" (none: every file is scanned). With "idx" or "ecmwf-index" a file without that sidecar is an error.
 Result<virt::VirtualDataset> open_grib_collection(io::BlockCache& cache, const std::vector<Source>& sources,
-                                                  std::string_view layout);
+                                                  std::string_view layout, std::string_view index = "auto");
 // True for names of GRIB sidecars (".idx", ".index"), which a glob over a forecast directory also matches.
 bool is_grib_sidecar(std::string_view key);
 
