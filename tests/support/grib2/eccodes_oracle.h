@@ -1,6 +1,8 @@
 // The GRIB tests' oracle: ecCodes (libeccodes) reads and writes messages; these helpers split files
 // into messages, decode every field of a message the ecCodes way, build test messages from ecCodes
 // samples or real messages, and lay ecCodes' storage-order values out north-up by WMO table 3.4.
+// Shared by the GRIB unit tests and the fixture tools; ecCodes errors throw std::runtime_error
+// (a test that meets one fails with its message).
 #pragma once
 
 #include <eccodes.h>
@@ -31,7 +33,7 @@ struct OracleField {
   std::string packing_type;
 };
 
-// Every field of `message` (several for multi-field GRIB2 messages). Fails the test on errors.
+// Every field of `message` (several for multi-field GRIB2 messages). Throws on ecCodes errors.
 std::vector<OracleField> eccodes_fields(const MessageBytes& message);
 
 // Latitudes and longitudes of the first field's points in storage order (ecCodes' geoiterator).
