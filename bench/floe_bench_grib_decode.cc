@@ -18,7 +18,8 @@
 //     >= 2.30, codes_get_float_array as tool "eccodes-float"). The tools alternate call by call:
 //     --warmup untimed rounds, then timed rounds until at least --min-repeats and either
 //     --budget-ms of floe's time or --max-repeats. One JSON line per message and tool with the
-//     median, min and max milliseconds; floe's line also carries the check against ecCodes (same
+//     median, min and max milliseconds and the median thread CPU milliseconds (the same less the
+//     time the thread waited for a core); floe's line also carries the check against ecCodes (same
 //     missing points, largest difference against half a packing step plus float32 rounding,
 //     points whose float differs from ecCodes' double rounded to float). Exits 1 if any message
 //     fails to decode or disagrees.
@@ -33,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -506,14 +508,24 @@ double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+double thread_cpu_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+}
+
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n == 0 ? NAN : (n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2);
+}
+
+// Wall and thread CPU milliseconds of the timed calls of one tool on one message. CPU time leaves
+// out the time the thread waited for a core (the machine is shared).
 struct Samples {
   std::vector<double> ms;
-  double median() const {
-    std::vector<double> sorted = ms;
-    std::sort(sorted.begin(), sorted.end());
-    const std::size_t n = sorted.size();
-    return n == 0 ? NAN : (n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2);
-  }
+  std::vector<double> cpu_ms;
+  double median() const { return median_of(ms); }
   double min() const { return ms.empty() ? NAN : *std::min_element(ms.begin(), ms.end()); }
   double max() const { return ms.empty() ? NAN : *std::max_element(ms.begin(), ms.end()); }
   double total() const {
@@ -522,6 +534,19 @@ struct Samples {
     return sum;
   }
 };
+
+// Runs `call` once, adding its times to `samples` when `record` is set; false when it failed.
+template <typename Call>
+bool measure(Samples& samples, bool record, Call&& call) {
+  const double cpu_start = thread_cpu_ms();
+  const Clock::time_point start = Clock::now();
+  if (!call()) return false;
+  if (record) {
+    samples.ms.push_back(milliseconds_since(start));
+    samples.cpu_ms.push_back(thread_cpu_ms() - cpu_start);
+  }
+  return true;
+}
 
 struct TimingOptions {
   int warmup = 1;
@@ -707,9 +732,11 @@ std::string record_prefix(const char* tool, const MessageInfo& info) {
 }
 
 std::string timing_fields(const Samples& samples) {
-  return fmt::format(", \"median_ms\": {}, \"min_ms\": {}, \"max_ms\": {}, \"repeats\": {}",
-                     json_number(samples.median()), json_number(samples.min()),
-                     json_number(samples.max()), samples.ms.size());
+  return fmt::format(
+      ", \"median_ms\": {}, \"min_ms\": {}, \"max_ms\": {}, \"median_cpu_ms\": {}, "
+      "\"repeats\": {}",
+      json_number(samples.median()), json_number(samples.min()), json_number(samples.max()),
+      json_number(median_of(samples.cpu_ms)), samples.ms.size());
 }
 
 // Times one message; prints its records. False when a decoder failed or the values disagree.
@@ -737,25 +764,21 @@ bool time_message(const fs::path& path, const TimingOptions& options, std::vecto
         (repeats >= options.max_repeats || floe_samples.total() >= options.budget_ms)) {
       break;
     }
-    Clock::time_point start = Clock::now();
-    if (!floe_decode(message, floats, &error)) {
-      fmt::print(stderr, "floe_bench_grib_decode: {}: floe: {}\n", info.name, error);
+    const auto failed = [&](const char* tool) {
+      fmt::print(stderr, "floe_bench_grib_decode: {}: {}: {}\n", info.name, tool, error);
       return false;
+    };
+    if (!measure(floe_samples, timed, [&] { return floe_decode(message, floats, &error); })) {
+      return failed("floe");
     }
-    if (timed) floe_samples.ms.push_back(milliseconds_since(start));
-    start = Clock::now();
-    if (!eccodes_decode(message, doubles, &error)) {
-      fmt::print(stderr, "floe_bench_grib_decode: {}: ecCodes: {}\n", info.name, error);
-      return false;
+    if (!measure(eccodes_samples, timed,
+                 [&] { return eccodes_decode(message, doubles, &error); })) {
+      return failed("ecCodes");
     }
-    if (timed) eccodes_samples.ms.push_back(milliseconds_since(start));
-    if (kEccodesFloatApi) {
-      start = Clock::now();
-      if (!eccodes_decode(message, eccodes_floats, &error)) {
-        fmt::print(stderr, "floe_bench_grib_decode: {}: ecCodes (float): {}\n", info.name, error);
-        return false;
-      }
-      if (timed) eccodes_float_samples.ms.push_back(milliseconds_since(start));
+    if (kEccodesFloatApi && !measure(eccodes_float_samples, timed, [&] {
+          return eccodes_decode(message, eccodes_floats, &error);
+        })) {
+      return failed("ecCodes (float)");
     }
   }
   const Check check = compare_with_eccodes(message, info, &error);
