@@ -5,7 +5,9 @@
 #include "floe/formats/grib2/grib2.h"
 
 #include <eccodes.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "eccodes_oracle.h"
 #include "floe/codecs/codec.h"
 #include "floe/codecs/pipeline.h"
 #include "floe/io/block_cache.h"
@@ -358,6 +361,94 @@ TEST(GribVirtualize, StaleInventoryLinesAreReportedAndLeftOut) {
   EXPECT_EQ(find_array(*surface, "UGRD"), nullptr);
   EXPECT_EQ(find_array(*surface, "WDIR"), nullptr);
   EXPECT_NE(find_array(*surface, "WIND"), nullptr);
+}
+
+// A multi-field message (UGRD and VGRD at 10 m in one message, as GFS writes them) listed as "N"
+// and "N.2" in its inventory, then a single-field TMP message: both wind components reference the
+// same message range with floe.grib picking the field, and each decodes to ecCodes' values of the
+// field it came from.
+TEST(GribVirtualize, SubmessagesOfAMultiFieldMessageShareItsRange) {
+  using grib_test::MessageBuilder;
+  using grib_test::MessageBytes;
+  auto field = [](long category, long number, double offset, long surface, long level) {
+    MessageBuilder builder = MessageBuilder::from_sample("regular_ll_sfc_grib2");
+    builder.set("Ni", 36L).set("Nj", 19L);
+    builder.set("latitudeOfFirstGridPointInDegrees", 90.0)
+        .set("latitudeOfLastGridPointInDegrees", -90.0)
+        .set("longitudeOfFirstGridPointInDegrees", 0.0)
+        .set("longitudeOfLastGridPointInDegrees", 350.0)
+        .set("iDirectionIncrementInDegrees", 10.0)
+        .set("jDirectionIncrementInDegrees", 10.0);
+    builder.set("dataDate", 20261121L).set("dataTime", 0L);
+    builder.set("parameterCategory", category).set("parameterNumber", number);
+    builder.set("typeOfFirstFixedSurface", surface).set("scaledValueOfFirstFixedSurface", level);
+    builder.set("bitsPerValue", 14L);
+    builder.set_values(grib_test::test_field(36, 19, offset));
+    builder.set("packingType", std::string("grid_complex_spatial_differencing"));
+    return builder.bytes();
+  };
+  const MessageBytes u = field(2, 2, 0.0, 103, 10);
+  const MessageBytes v = field(2, 3, 5.0, 103, 10);
+  const MessageBytes t = field(0, 0, 280.0, 103, 2);
+  const MessageBytes wind = grib_test::multi_field_message({u, v});
+  std::string bytes(wind.begin(), wind.end());
+  bytes.append(t.begin(), t.end());
+  const fs::path path =
+      fs::temp_directory_path() / fmt::format("floe_multi_field_{}.grib2", ::getpid());
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+  }
+  const std::string inventory = fmt::format(
+      "1:0:d=2026112100:UGRD:10 m above ground:anl:\n"
+      "1.2:0:d=2026112100:VGRD:10 m above ground:anl:\n"
+      "2:{}:d=2026112100:TMP:2 m above ground:anl:\n",
+      wind.size());
+  Virtualized virtualized;
+  GribFile file{&virtualized.store, path.string(), "file://" + path.string(), inventory,
+                "multi.idx"};
+  auto dataset = virtualize_grib(virtualized.cache, std::span(&file, 1));
+  fs::remove(path);
+  ASSERT_TRUE(dataset.ok()) << dataset.error().to_string();
+  EXPECT_TRUE(dataset->warnings.empty()) << dataset->warnings.front();
+  const auto* group = find_group(*dataset, "m_above_ground");
+  ASSERT_NE(group, nullptr);
+  codecs::CodecRegistry registry;
+  codecs::register_builtin_codecs(registry);
+  const std::vector<std::pair<const char*, const MessageBytes*>> expected = {
+      {"UGRD", &u}, {"VGRD", &v}, {"TMP", &t}};
+  for (uint32_t k = 0; k < expected.size(); ++k) {
+    SCOPED_TRACE(expected[k].first);
+    const auto* array = find_array(*group, expected[k].first);
+    ASSERT_NE(array, nullptr);
+    ASSERT_EQ(array->refs.size(), 1u);
+    const bool in_wind_message = k < 2;
+    EXPECT_EQ(array->refs.offset(0), in_wind_message ? 0u : wind.size());
+    EXPECT_EQ(array->refs.length(0), in_wind_message ? wind.size() : t.size());
+    if (in_wind_message) {  // gribberish reads only a message's first field: floe.grib names the
+                            // field
+      EXPECT_EQ(array->codecs[0], floe_grib_codec(k));
+    }
+    codecs::ChunkLayout layout{.data_type = *zarr::DataType::from_json(array->data_type),
+                               .shape = array->chunk_shape,
+                               .fill_value = {0, 0, 0xc0, 0x7f}};
+    auto pipeline = codecs::CodecPipeline::create(registry, array->codecs, layout);
+    ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
+    std::vector<float> decoded(36 * 19);
+    ASSERT_TRUE(
+        pipeline
+            ->decode(
+                std::span(reinterpret_cast<const uint8_t*>(bytes.data()) + array->refs.offset(0),
+                          array->refs.length(0)),
+                std::span(reinterpret_cast<uint8_t*>(decoded.data()), decoded.size() * 4))
+            .ok());
+    const EccodesField want =
+        eccodes_field(std::string(expected[k].second->begin(), expected[k].second->end()));
+    ASSERT_EQ(want.values.size(), decoded.size());
+    for (size_t i = 0; i < decoded.size(); ++i) {
+      ASSERT_NEAR(decoded[i], want.values[i], 1e-4 * std::max(1.0, std::abs(want.values[i]))) << i;
+    }
+  }
 }
 
 }  // namespace
