@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <set>
 
 namespace floe::io {
 namespace {
@@ -283,18 +284,34 @@ Result<ListResult> LocalStore::list(std::string_view prefix, std::string_view de
   std::error_code ec;
   if (!std::filesystem::is_directory(start_path, ec)) return result;
   std::vector<std::string> prefixes;
-  auto options = std::filesystem::directory_options::skip_permission_denied;
+  // Symbolic links are keys under the link's own name (data directories are often links to other disks);
+  // linked directories are followed unless they lead back to a directory already walked (a cycle), and never
+  // deeper than kMaxDepth.
+  constexpr int kMaxDepth = 32;
+  std::set<std::filesystem::path> walked{std::filesystem::canonical(start_path, ec)};
+  ec.clear();
+  auto options = std::filesystem::directory_options::skip_permission_denied |
+                 std::filesystem::directory_options::follow_directory_symlink;
   for (auto it = std::filesystem::recursive_directory_iterator(start_path, options, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    std::string relative = std::filesystem::relative(it->path(), start_path, ec).generic_string();
-    if (ec) break;
+    std::string relative = it->path().lexically_relative(start_path).generic_string();
     std::string key = start_dir.empty() ? relative : start_dir + "/" + relative;
     bool is_directory = it->is_directory(ec);
+    if (ec) {  // a dangling link
+      ec.clear();
+      continue;
+    }
     if (is_directory) {
       // Prune directories that cannot contain matching keys.
       std::string as_prefix = key + "/";
       bool may_match = as_prefix.starts_with(prefix_text) || prefix_text.starts_with(as_prefix);
-      if (!may_match) it.disable_recursion_pending();
+      bool first_visit = true;
+      if (may_match) {
+        std::filesystem::path target = std::filesystem::canonical(it->path(), ec);
+        first_visit = !ec && walked.insert(target).second;
+        ec.clear();
+      }
+      if (!may_match || !first_visit || it.depth() >= kMaxDepth) it.disable_recursion_pending();
       continue;
     }
     if (!key.starts_with(prefix_text) || key.find(kTempMarker) != std::string::npos) continue;

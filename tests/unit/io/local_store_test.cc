@@ -134,6 +134,24 @@ TEST_F(LocalStoreTest, ListsWithPrefixAndDelimiter) {
   EXPECT_TRUE(store_->list("zzz/")->objects.empty());
 }
 
+// Links keep their own names: a linked file, a linked directory (followed), a link back to an ancestor (not
+// followed twice) and a dangling link (skipped).
+TEST_F(LocalStoreTest, ListsSymbolicLinksUnderTheirOwnNames) {
+  ASSERT_TRUE(store_->put("data/real/x.grib2", Bytes::from_string("xyz")).ok());
+  ASSERT_TRUE(store_->put("elsewhere/y.grib2", Bytes::from_string("yy")).ok());
+  std::filesystem::create_directories(root_ / "runs");
+  std::filesystem::create_symlink(root_ / "data/real/x.grib2", root_ / "runs/linked.grib2");
+  std::filesystem::create_directory_symlink(root_ / "elsewhere", root_ / "runs/day");
+  std::filesystem::create_directory_symlink(root_ / "runs", root_ / "runs/day/back");
+  std::filesystem::create_symlink(root_ / "nowhere", root_ / "runs/dangling.grib2");
+  auto listed = store_->list("runs/");
+  ASSERT_TRUE(listed.ok()) << listed.error().to_string();
+  std::vector<std::string> keys;
+  for (auto& meta : listed->objects) keys.push_back(meta.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"runs/day/y.grib2", "runs/linked.grib2"}));
+  EXPECT_EQ(listed->objects.back().size, 3u);
+}
+
 TEST_F(LocalStoreTest, PreconditionsOnReadsCatchChangedFiles) {
   auto put = store_->put("source.nc", Bytes::from_string("original"));
   ASSERT_TRUE(put.ok());
