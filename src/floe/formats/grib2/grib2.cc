@@ -83,6 +83,12 @@ class FieldCollector {
   std::vector<std::string> warnings_;
 };
 
+// A sidecar line naming another ensemble member than the message carries (product templates 4.1,
+// 4.11): the sidecar of another member's file, whose offsets happen to fit.
+bool member_disagrees(std::optional<int32_t> sidecar, std::optional<int32_t> message) {
+  return sidecar && message && *sidecar != *message;
+}
+
 std::string parameter_from_inventory(const NoaaIdxEntry& entry) {
   if (auto unknown = parse_wgrib2_unknown_parameter(entry.variable)) {
     return fmt::format("var{}_{}_{}", unknown->discipline, unknown->category, unknown->number);
@@ -104,8 +110,14 @@ json codec_for_field(const FieldHeader& field, size_t field_count, bool allow_gr
   // gribberish's north_up reverses the rows of +j grids and undoes no other flag: the same layout
   // as floe.grib for scanning modes 0 and 64 only.
   const bool scanning_ok = field.scanning_flags == 0x00 || field.scanning_flags == 0x40;
+  // gribberish 1.9 reads 5.3's first values and overall minimum whatever the differencing order:
+  // the order 0 ecCodes 2.28 writes (no such descriptors) makes it panic ("cannot load 32 bits from
+  // a 0-bit region"), which floe.grib decodes.
+  const bool differencing_ok = field.representation_template != 3 ||
+                               field.spatial_differencing_order == 1 ||
+                               field.spatial_differencing_order == 2;
   if (allow_gribberish && field.edition == 2 && field_count == 1 && field.field_index == 0 &&
-      template_ok && scanning_ok) {
+      template_ok && scanning_ok && differencing_ok) {
     return json{
         {"name", "gribberish"},
         {"configuration",
@@ -240,6 +252,13 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
                 where, header.step_seconds));
             continue;
           }
+          if (entry.ensemble && member_disagrees(entry.ensemble->member(), header.member)) {
+            collector.warn(fmt::format(
+                "{}: the message is ensemble member {}; the sidecar does not match the file, the "
+                "field is left out",
+                where, *header.member));
+            continue;
+          }
           CubeField field = base_field(header);
           field.parameter = parameter_from_inventory(entry);
           field.level_type = entry.level.type;
@@ -270,6 +289,13 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
               "{}: the message is for {} + {} s; the sidecar does not match the file, the "
               "field is left out",
               where, format_iso8601(header.reference_time), header.step_seconds));
+          continue;
+        }
+        if (member_disagrees(entry.member(), header.member)) {
+          collector.warn(fmt::format(
+              "{}: the message is ensemble member {}; the sidecar does not match the file, the "
+              "field is left out",
+              where, *header.member));
           continue;
         }
         CubeField field = base_field(header);

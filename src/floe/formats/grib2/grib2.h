@@ -32,8 +32,8 @@ struct GribOptions {
   HeaderOptions headers;
   // Write gribberish's codec name (readable from Python with the gribberish package) where it
   // decodes a field exactly as floe.grib does: a GRIB2 message holding one field, packed
-  // as 5.0/5.2/5.3/5.40/5.41/5.42, scanning rows +i with -j or +j (gribberish's north_up). Arrays
-  // with any other field use floe.grib throughout.
+  // as 5.0/5.2/5.3 (spatial differencing order 1 or 2)/5.40/5.41/5.42, scanning rows +i with -j or
+  // +j (gribberish's north_up). Arrays with any other field use floe.grib throughout.
   bool gribberish_codec = true;
 };
 

@@ -217,6 +217,7 @@ Result<FieldHeader> grib2_field(const grib::Grib2Message& message, size_t index)
           .value_or(fmt::format("var{}_{}_{}", header.discipline, header.category, header.number));
   header.product_template = product.template_number;
   header.representation_template = field.representation.template_number;
+  header.spatial_differencing_order = field.representation.complex.spatial_differencing_order;
   const grib::Grib2Grid& grid = message.grids()[field.grid_index];
   header.scanning_flags = grid.scanning.flags;
   auto geometry = grib2_geometry(grid);

@@ -57,6 +57,8 @@ struct FieldHeader {
   std::string grid_problem;          // why not
   uint16_t product_template = 0;
   uint16_t representation_template = 0;
+  // Template 5.3: code table 5.6 (1 or 2; ecCodes 2.28 writes 0 with no descriptors).
+  uint8_t spatial_differencing_order = 0;
   uint8_t scanning_flags = 0;
 };
 
