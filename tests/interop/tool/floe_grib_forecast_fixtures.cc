@@ -582,9 +582,9 @@ int run_model(const RunOptions& o) {
     }
     int status = 0;
     try {
-      std::string lines;
+      std::string lines;  // each job's lines, then an empty line
       for (size_t k = static_cast<size_t>(w); k < jobs.size(); k += static_cast<size_t>(workers)) {
-        lines += write_file_job(jobs[k], parameters, grid, o, ecmwf);
+        lines += write_file_job(jobs[k], parameters, grid, o, ecmwf) + "\n";
       }
       write_bytes(manifest.string() + fmt::format(".part{}", w), lines);
     } catch (const std::exception& e) {
@@ -605,12 +605,28 @@ int run_model(const RunOptions& o) {
       ok = false;
   }
   if (!ok) fail("a worker process failed");
-  std::string all;
+  // The manifest in job order whatever the number of workers: job k is block k / workers of part
+  // k % workers.
+  std::vector<std::vector<std::string>> blocks(static_cast<size_t>(workers));
   for (int w = 0; w < workers; ++w) {
     const fs::path part = manifest.string() + fmt::format(".part{}", w);
     std::ifstream in(part, std::ios::binary);
-    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    std::string line, block;
+    while (std::getline(in, line)) {
+      if (line.empty()) {
+        blocks[static_cast<size_t>(w)].push_back(std::move(block));
+        block.clear();
+      } else {
+        block += line + "\n";
+      }
+    }
     fs::remove(part);
+  }
+  std::string all;
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    const auto& part = blocks[k % static_cast<size_t>(workers)];
+    if (k / static_cast<size_t>(workers) >= part.size()) fail("a worker's manifest is incomplete");
+    all += part[k / static_cast<size_t>(workers)];
   }
   write_bytes(manifest, all);
   std::printf("%s: %zu files, %d members, %d steps, grid %ld x %ld, manifest %s\n", o.model.c_str(),
