@@ -64,31 +64,17 @@ double element_as_double(const uint8_t* element, const zarr::DataType& type) {
     std::memcpy(&value, element, sizeof(value));
     return static_cast<double>(value);
   };
-  switch (type.kind) {
-    case zarr::TypeKind::kFloat:
-      return type.size == 4 ? load(float{}) : load(double{});
-    case zarr::TypeKind::kUInt:
-      switch (type.size) {
-        case 1:
-          return load(uint8_t{});
-        case 2:
-          return load(uint16_t{});
-        case 4:
-          return load(uint32_t{});
-        default:
-          return load(uint64_t{});
-      }
+  if (type.kind == zarr::TypeKind::kFloat) return type.size == 4 ? load(float{}) : load(double{});
+  const bool is_unsigned = type.kind == zarr::TypeKind::kUInt;
+  switch (type.size) {
+    case 1:
+      return is_unsigned ? load(uint8_t{}) : load(int8_t{});
+    case 2:
+      return is_unsigned ? load(uint16_t{}) : load(int16_t{});
+    case 4:
+      return is_unsigned ? load(uint32_t{}) : load(int32_t{});
     default:
-      switch (type.size) {
-        case 1:
-          return load(int8_t{});
-        case 2:
-          return load(int16_t{});
-        case 4:
-          return load(int32_t{});
-        default:
-          return load(int64_t{});
-      }
+      return is_unsigned ? load(uint64_t{}) : load(int64_t{});
   }
 }
 
