@@ -14,7 +14,12 @@ ThreadPool::ThreadPool(size_t threads, size_t max_queued) : max_queued_(max_queu
 }
 
 ThreadPool::~ThreadPool() {
-  for (auto& worker : workers_) worker.request_stop();
+  {
+    // Under the lock: a worker between finding the queue empty and starting to wait would otherwise miss both
+    // the stop and the notification, and the join below would wait for it forever.
+    std::lock_guard lock(mutex_);
+    for (auto& worker : workers_) worker.request_stop();
+  }
   has_work_.notify_all();
   workers_.clear();  // joins; queued jobs still run before workers exit
 }

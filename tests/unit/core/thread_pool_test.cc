@@ -49,6 +49,17 @@ TEST(ThreadPool, ParallelForVisitsEveryIndexOnce) {
   for (auto& count : visits) EXPECT_EQ(count.load(), 1);
 }
 
+// Pools destroyed right after their work: a stop requested outside the pool's lock could slip between a worker's
+// empty-queue check and its wait, and the destructor's join then never returned (seen in `floe virtualize`).
+TEST(ThreadPool, DestructionRightAfterWorkAlwaysJoins) {
+  std::atomic<size_t> done{0};
+  for (int round = 0; round < 2000; ++round) {
+    ThreadPool pool(4);
+    pool.parallel_for(3, [&](size_t) { done++; });
+  }
+  EXPECT_EQ(done.load(), 6000u);
+}
+
 TEST(ThreadPool, ExceptionsReachTheFuture) {
   ThreadPool pool(1);
   auto future = pool.submit([]() -> int { throw std::runtime_error("boom"); });
