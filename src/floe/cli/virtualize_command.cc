@@ -15,6 +15,7 @@
 #include "floe/core/thread_pool.h"
 #include "floe/formats/open.h"
 #include "floe/icechunk/session.h"
+#include "floe/io/credentials.h"
 #include "floe/io/glob.h"
 #include "floe/io/url.h"
 #include "floe/formats/grib2/cube.h"
@@ -147,7 +148,12 @@ Result<std::vector<icechunk::VirtualChunkContainer>> containers_for(const Virtua
     if (prefix.starts_with("s3://")) {
       std::vector<std::string> options;
       if (global.anonymous) options.push_back("anonymous");
-      if (!global.region.empty()) options.push_back("region=" + global.region);
+      // The container is read by other tools too: name the region even when it came from the environment
+      // (icechunk-python otherwise signs for no region and the server refuses).
+      const io::Environment environment = io::Environment::from_process();
+      std::optional<std::string> region = global.region.empty() ? environment.get("AWS_REGION") : global.region;
+      if (!region) region = environment.get("AWS_DEFAULT_REGION");
+      if (region && !region->empty()) options.push_back("region=" + *region);
       if (!global.endpoint.empty()) options.push_back("endpoint=" + global.endpoint);
       if (!options.empty()) spec += "=" + fmt::format("{}", fmt::join(options, ","));
     }
