@@ -332,6 +332,33 @@ TEST(GribVirtualize, LambertAndCcsdsFilesDecodeInPlace) {
   }
 }
 
+// A sidecar that does not fit its file (a range past the end) leaves that file out with a warning;
+// the other files of the run are virtualized.
+TEST(GribVirtualize, ASidecarThatDoesNotFitLeavesOnlyItsFileOut) {
+  fs::path good = testdata() / "gribberish_gfswave.t18z.atlocn.0p16.f001.grib2";
+  fs::path other = testdata() / "gribberish_hrrr.t06z.wrfsfcf01-TMP.grib2";
+  Virtualized v;
+  GribFile files[] = {{&v.store, good.string(), "file://" + good.string(),
+                       read_file(good.string() + ".idx"), good.string() + ".idx"},
+                      {&v.store, other.string(), "file://" + other.string(),
+                       std::string("1:0:d=2023082306:TMP:2 m above ground:1 hour "
+                                   "fcst:\n2:99999999:d=2023082306:TMP:surface:1 "
+                                   "hour fcst:\n"),
+                       "broken.idx"}};
+  auto dataset =
+      virtualize_grib(v.cache, std::span(files), GribOptions{.layout = CubeLayout::kGfs});
+  ASSERT_TRUE(dataset.ok()) << dataset.error().to_string();
+  std::string all;
+  for (const auto& warning : dataset->warnings) all += warning + "\n";
+  EXPECT_NE(all.find("broken.idx"), std::string::npos) << all;
+  EXPECT_NE(all.find("the file file://" + other.string() + " is left out"), std::string::npos)
+      << all;
+  const auto* surface = find_group(*dataset, "surface");
+  ASSERT_NE(surface, nullptr);
+  EXPECT_NE(find_array(*surface, "HTSGW"), nullptr);
+  EXPECT_EQ(find_array(*surface, "TMP"), nullptr);
+}
+
 TEST(GribVirtualize, StaleInventoryLinesAreReportedAndLeftOut) {
   fs::path grib = testdata() / "gribberish_gfswave.t18z.atlocn.0p16.f001.grib2";
   std::string inventory = read_file(grib.string() + ".idx");

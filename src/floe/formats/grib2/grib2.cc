@@ -135,6 +135,7 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
   std::vector<RequestOrigin> origins;
 
   // Sidecars.
+  std::vector<std::string> sidecar_warnings;  // sidecars that do not parse or do not fit their file
   std::vector<ScanTarget> scan_targets;
   std::vector<size_t> scanned_files;
   for (size_t f = 0; f < files.size(); ++f) {
@@ -148,7 +149,14 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
     const std::string& sidecar_url =
         file.sidecar_url.empty() ? file.location + " sidecar" : file.sidecar_url;
     if (detect_sidecar_format(*file.sidecar) == SidecarFormat::kEcmwfIndex) {
-      FLOE_ASSIGN_OR_RETURN(indexes[f], parse_ecmwf_index(*file.sidecar, sidecar_url, size));
+      Result<std::vector<EcmwfIndexEntry>> parsed =
+          parse_ecmwf_index(*file.sidecar, sidecar_url, size);
+      if (!parsed.ok()) {
+        sidecar_warnings.push_back(
+            fmt::format("{}; the file {} is left out", parsed.error().to_string(), file.location));
+        continue;
+      }
+      indexes[f] = std::move(parsed).value();
       for (size_t e = 0; e < indexes[f].size(); ++e) {
         const EcmwfIndexEntry& entry = indexes[f][e];
         requests.push_back(
@@ -157,7 +165,13 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
       }
       continue;
     }
-    FLOE_ASSIGN_OR_RETURN(inventories[f], parse_noaa_idx(*file.sidecar, sidecar_url, size));
+    Result<std::vector<NoaaIdxEntry>> parsed = parse_noaa_idx(*file.sidecar, sidecar_url, size);
+    if (!parsed.ok()) {
+      sidecar_warnings.push_back(
+          fmt::format("{}; the file {} is left out", parsed.error().to_string(), file.location));
+      continue;
+    }
+    inventories[f] = std::move(parsed).value();
     const auto& entries = inventories[f];
     for (size_t e = 0; e < entries.size();) {
       RequestOrigin origin{f, Source::kNoaa, {}};
@@ -191,6 +205,7 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
   std::vector<Result<MessageHeader>> headers =
       read_message_headers(cache, requests, options.headers);
   FieldCollector collector(files, options);
+  for (std::string& warning : sidecar_warnings) collector.warn(std::move(warning));
   for (size_t r = 0; r < requests.size(); ++r) {
     const RequestOrigin& origin = origins[r];
     if (!headers[r].ok()) {

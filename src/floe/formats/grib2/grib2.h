@@ -40,7 +40,8 @@ struct GribOptions {
 // Sizes come from the BlockCache (open the files first to avoid HEADs). Messages whose header is
 // damaged or disagrees with the sidecar, fields on unsupported grids or with unreadable times, and
 // fields the cube leaves out are reported in dataset.warnings (one per message or per reason) and
-// left out. Errors: a sidecar that does not parse, a file that does not scan, no field left at all.
+// left out. A sidecar that does not parse or names ranges past its file's end leaves that file out with a warning
+// (one bad file does not stop a run). Errors: a file that does not scan, no field left at all.
 Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<const GribFile> files,
                                              const GribOptions& options = {});
 
