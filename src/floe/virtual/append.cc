@@ -396,6 +396,26 @@ class Planner {
     return std::optional<std::vector<double>>(std::move(values));
   }
 
+  // Values are compared as stored: the committed and incoming coordinate must mean the same by
+  // them.
+  Status check_same_encoding(const std::string& coordinate) const {
+    const Json& committed = committed_.at(coordinate).metadata.attributes;
+    const Json& incoming = incoming_.at(coordinate).array->attributes;
+    for (const char* key : {"units", "calendar", "scale_factor", "add_offset"}) {
+      const Json none;
+      const Json& a = committed.is_object() && committed.contains(key) ? committed[key] : none;
+      const Json& b = incoming.is_object() && incoming.contains(key) ? incoming[key] : none;
+      if (a != b) {
+        return make_error(
+            ErrorCode::kInvalidArgument,
+            "{}: {} is {} in the repository but {} in this dataset; floe compares and stores "
+            "coordinate values as they are encoded, so they must be encoded alike",
+            coordinate, key, a.dump(), b.dump());
+      }
+    }
+    return ok_status();
+  }
+
   Json attributes_of(const std::string& coordinate) const {
     auto in = incoming_.find(coordinate);
     if (in != incoming_.end()) return in->second.array->attributes;
@@ -433,6 +453,7 @@ class Planner {
     FLOE_ASSIGN_OR_RETURN(std::optional<std::vector<double>> after,
                           coordinate_values(coordinate, false));
     const Json attributes = attributes_of(coordinate);
+    if (before && after) FLOE_RETURN_IF_ERROR(check_same_encoding(coordinate));
     if (dim == options_.dim) {
       if (before && after && !before->empty()) {
         const double last = *std::max_element(before->begin(), before->end());

@@ -237,6 +237,15 @@ TEST_F(AppendTest, RefusesDimensionsThatMustMatch) {
   ASSERT_FALSE(other_grid.ok());
   EXPECT_NE(other_grid.error().to_string().find("y[1]"), std::string::npos)
       << other_grid.error().to_string();
+  // The same values in other units are other values.
+  VirtualDataset other_units = run(2000, {0, 3600}, {"t"});
+  other_units.root.arrays[0].attributes["units"] = "seconds since 2000-01-01";
+  auto units = plan(std::move(other_units));
+  ASSERT_FALSE(units.ok());
+  EXPECT_NE(units.error().to_string().find(
+                "init_time: units is \"seconds since 1970-01-01\" in the repository"),
+            std::string::npos)
+      << units.error().to_string();
   // step may not grow unless it is extendable.
   auto longer = plan(run(2000, {0, 3600, 7200}, {"t"}), {});
   ASSERT_FALSE(longer.ok());
