@@ -117,7 +117,9 @@ Status apply_variable_policy(VirtualDataset& dataset, const std::vector<std::str
       return;
     }
     bool by_default = array.shape.empty() || array.dimension_coordinate;
-    array.loadable = array.loadable || by_default || matches(loadable_names, array.name, path, used);
+    // Matched first: naming a coordinate that loads by default anyway is not an unknown name.
+    bool named = matches(loadable_names, array.name, path, used);
+    array.loadable = array.loadable || by_default || named;
   });
   std::function<void(VirtualGroup&, const std::string&)> prune = [&](VirtualGroup& group, const std::string& prefix) {
     std::erase_if(group.arrays, [&](const VirtualArray& a) { return dropped_paths.count(prefix + "/" + a.name) > 0; });

@@ -80,6 +80,10 @@ TEST(VariablePolicy, LoadableAndDropByNameOrPath) {
   ASSERT_TRUE(apply_variable_policy(dataset, {"/tas"}, {"x"}).ok());
   ASSERT_EQ(dataset.root.arrays.size(), 1u);
   EXPECT_TRUE(dataset.root.arrays[0].loadable);
+  // A dimension coordinate, loadable by default, may be named too.
+  VirtualDataset named = file_with(4, 1, "file:///d/a.nc");
+  ASSERT_TRUE(apply_variable_policy(named, {"x"}, {}).ok());
+  EXPECT_TRUE(named.root.arrays[1].loadable);
   auto unknown = apply_variable_policy(dataset, {"nope"}, {});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message().find("nope"), std::string::npos);
