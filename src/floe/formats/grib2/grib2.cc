@@ -84,9 +84,21 @@ class FieldCollector {
 };
 
 // A sidecar line naming another ensemble member than the message carries (product templates 4.1,
-// 4.11): the sidecar of another member's file, whose offsets happen to fit.
-bool member_disagrees(std::optional<int32_t> sidecar, std::optional<int32_t> message) {
-  return sidecar && message && *sidecar != *message;
+// 4.11): the sidecar of another member's file, whose offsets happen to fit. Warns about the line.
+bool member_disagrees(FieldCollector& collector, const std::string& where,
+                      std::optional<int32_t> sidecar, std::optional<int32_t> message) {
+  if (!sidecar || !message || *sidecar == *message) return false;
+  collector.warn(fmt::format(
+      "{}: the message is ensemble member {}; the sidecar does not match the file, the field is "
+      "left out",
+      where, *message));
+  return true;
+}
+
+// "<sidecar URL>: line <line>", how warnings name a sidecar line.
+std::string sidecar_line(const GribFile& file, std::string_view line) {
+  return fmt::format("{}: line {}", file.sidecar_url.empty() ? file.location : file.sidecar_url,
+                     line);
 }
 
 std::string parameter_from_inventory(const NoaaIdxEntry& entry) {
@@ -247,10 +259,7 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
           const uint32_t index = entry.submessage == 0 ? 0 : entry.submessage - 1;
           const FieldHeader& header = message.fields[index];
           const std::string where =
-              fmt::format("{}: line \"{}\"",
-                          files[origin.file].sidecar_url.empty() ? files[origin.file].location
-                                                                 : files[origin.file].sidecar_url,
-                          entry.raw_line);
+              sidecar_line(files[origin.file], fmt::format("\"{}\"", entry.raw_line));
           if (!same_reference_time(entry.reference_time, entry.date.size(),
                                    header.reference_time)) {
             collector.warn(fmt::format(
@@ -267,11 +276,8 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
                 where, header.step_seconds));
             continue;
           }
-          if (entry.ensemble && member_disagrees(entry.ensemble->member(), header.member)) {
-            collector.warn(fmt::format(
-                "{}: the message is ensemble member {}; the sidecar does not match the file, the "
-                "field is left out",
-                where, *header.member));
+          if (entry.ensemble &&
+              member_disagrees(collector, where, entry.ensemble->member(), header.member)) {
             continue;
           }
           CubeField field = base_field(header);
@@ -293,11 +299,7 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
       case Source::kEcmwf: {
         const EcmwfIndexEntry& entry = indexes[origin.file][origin.entries[0]];
         const FieldHeader& header = message.fields[0];
-        const std::string where =
-            fmt::format("{}: line {}",
-                        files[origin.file].sidecar_url.empty() ? files[origin.file].location
-                                                               : files[origin.file].sidecar_url,
-                        entry.raw_line);
+        const std::string where = sidecar_line(files[origin.file], entry.raw_line);
         if (entry.reference_time != header.reference_time ||
             entry.step.end_seconds != header.step_seconds) {
           collector.warn(fmt::format(
@@ -306,13 +308,7 @@ Result<virt::VirtualDataset> virtualize_grib(io::BlockCache& cache, std::span<co
               where, format_iso8601(header.reference_time), header.step_seconds));
           continue;
         }
-        if (member_disagrees(entry.member(), header.member)) {
-          collector.warn(fmt::format(
-              "{}: the message is ensemble member {}; the sidecar does not match the file, the "
-              "field is left out",
-              where, *header.member));
-          continue;
-        }
+        if (member_disagrees(collector, where, entry.member(), header.member)) continue;
         CubeField field = base_field(header);
         field.parameter = entry.param;
         field.level_type = entry.levtype;
