@@ -12,40 +12,16 @@
 #include <vector>
 
 #include "floe/virtual/writer.h"
+#include "grib_index_test_support.h"
 
 namespace floe::formats::grib2 {
 namespace {
 
+using test_support::find_array;
+using test_support::find_group;
+using test_support::stored_values;
+
 using virt::Json;
-
-const virt::VirtualGroup* find_group(const virt::VirtualDataset& dataset, std::string_view name) {
-  for (const auto& group : dataset.root.groups) {
-    if (group.name == name) return &group;
-  }
-  return nullptr;
-}
-
-const virt::VirtualArray* find_array(const virt::VirtualGroup& group, std::string_view name) {
-  for (const auto& array : group.arrays) {
-    if (array.name == name) return &array;
-  }
-  return nullptr;
-}
-
-template <typename T>
-std::vector<T> stored_values(const virt::VirtualArray& array) {
-  std::vector<T> values;
-  for (const auto& [chunk, bytes] : array.inline_chunks) {
-    size_t count = bytes.size() / sizeof(T);
-    size_t start = values.size();
-    values.resize(start + count);
-    std::memcpy(values.data() + start, bytes.data(), count * sizeof(T));
-  }
-  uint64_t total = 1;
-  for (uint64_t extent : array.shape) total *= extent;
-  values.resize(total);  // drop the padding of the last chunk
-  return values;
-}
 
 // chunk number -> (offset, length) of an array's references.
 std::map<uint64_t, std::pair<uint64_t, uint64_t>> refs_of(const virt::VirtualArray& array) {

@@ -28,53 +28,20 @@
 #include "floe/io/fetch_scheduler.h"
 #include "floe/io/local_store.h"
 #include "floe/zarr/data_type.h"
+#include "grib_index_test_support.h"
 
 namespace floe::formats::grib2 {
 namespace {
 
+using test_support::find_array;
+using test_support::find_group;
+using test_support::read_file;
+using test_support::stored_values;
+using test_support::testdata;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Handle = std::unique_ptr<codes_handle, decltype(&codes_handle_delete)>;
-
-fs::path testdata() {
-  const char* override_dir = std::getenv("FLOE_TESTDATA");
-  return fs::path(override_dir != nullptr ? override_dir : FLOE_TESTDATA_DEFAULT) / "grib";
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-const virt::VirtualGroup* find_group(const virt::VirtualDataset& dataset, std::string_view name) {
-  for (const auto& group : dataset.root.groups) {
-    if (group.name == name) return &group;
-  }
-  return nullptr;
-}
-
-const virt::VirtualArray* find_array(const virt::VirtualGroup& group, std::string_view name) {
-  for (const auto& array : group.arrays) {
-    if (array.name == name) return &array;
-  }
-  return nullptr;
-}
-
-template <typename T>
-std::vector<T> stored_values(const virt::VirtualArray& array) {
-  std::vector<T> values;
-  for (const auto& [chunk, bytes] : array.inline_chunks) {
-    size_t start = values.size();
-    values.resize(start + bytes.size() / sizeof(T));
-    std::memcpy(values.data() + start, bytes.data(), bytes.size());
-  }
-  uint64_t total = 1;
-  for (uint64_t extent : array.shape) total *= extent;
-  values.resize(total);
-  return values;
-}
 
 // ecCodes' view of one message: values (NaN where missing) and positions in grid order.
 struct EccodesField {

@@ -15,16 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "grib_index_test_support.h"
+
 namespace floe::formats::grib2 {
 namespace {
 
+using test_support::testdata;
+
 namespace fs = std::filesystem;
 using Handle = std::unique_ptr<codes_handle, decltype(&codes_handle_delete)>;
-
-fs::path testdata() {
-  const char* override_dir = std::getenv("FLOE_TESTDATA");
-  return fs::path(override_dir != nullptr ? override_dir : FLOE_TESTDATA_DEFAULT) / "grib";
-}
 
 double get_double(codes_handle* h, const char* key) {
   double value = 0;

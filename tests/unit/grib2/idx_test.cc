@@ -19,23 +19,16 @@
 #include <string>
 #include <vector>
 
+#include "grib_index_test_support.h"
+
 namespace floe::formats::grib2 {
 namespace {
 
+using test_support::read_file;
+using test_support::testdata;
+
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-fs::path testdata() {
-  const char* override_dir = std::getenv("FLOE_TESTDATA");
-  return fs::path(override_dir != nullptr ? override_dir : FLOE_TESTDATA_DEFAULT) / "grib";
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
 
 // gribberish's parse of `path` (tests/unit/grib2/gribberish_index.py), as JSON.
 Json gribberish_parse(const fs::path& path, std::optional<uint64_t> file_size = std::nullopt) {

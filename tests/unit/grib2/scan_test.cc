@@ -25,24 +25,16 @@
 #include "floe/io/fetch_scheduler.h"
 #include "floe/io/local_store.h"
 #include "floe/io/memory_store.h"
+#include "grib_index_test_support.h"
 
 namespace floe::formats::grib2 {
 namespace {
 
+using test_support::read_file;
+using test_support::testdata;
+
 namespace fs = std::filesystem;
 using namespace std::string_literals;
-
-fs::path testdata() {
-  const char* override_dir = std::getenv("FLOE_TESTDATA");
-  return fs::path(override_dir != nullptr ? override_dir : FLOE_TESTDATA_DEFAULT) / "grib";
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
 
 // ecCodes' reader: every message's offset, total length and edition.
 std::vector<MessageExtent> eccodes_messages(const fs::path& path) {
