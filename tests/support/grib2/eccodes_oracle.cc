@@ -287,13 +287,26 @@ MessageBytes reuse_previous_bitmaps(const MessageBytes& message) {
     }
     at += length;
   }
-  out.insert(out.end(), {'7', '7', '7', '7'});
-  std::uint64_t total = out.size();
+  end_message(out);
+  return out;
+}
+
+std::size_t section_at(const MessageBytes& message, int number) {
+  std::size_t at = 16;
+  while (message[at + 4] != number) at += be32(message.data() + at);
+  return at;
+}
+
+void set_total_length(MessageBytes& message, std::uint64_t total) {
   for (int k = 15; k >= 8; --k) {
-    out[k] = static_cast<std::uint8_t>(total);
+    message[k] = static_cast<std::uint8_t>(total);
     total >>= 8;
   }
-  return out;
+}
+
+void end_message(MessageBytes& message) {
+  message.insert(message.end(), {'7', '7', '7', '7'});
+  set_total_length(message, message.size());
 }
 
 }  // namespace floe::grib_test

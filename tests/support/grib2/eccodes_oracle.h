@@ -7,6 +7,7 @@
 
 #include <eccodes.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -68,6 +69,14 @@ class MessageBuilder {
 
 // A smooth test field with structure in both directions and a few large jumps.
 std::vector<double> test_field(long ni, long nj, double offset = 250.0);
+
+// Offset of the first section `number` of a GRIB2 message (the message must have one).
+std::size_t section_at(const MessageBytes& message, int number);
+// Writes `total` as the GRIB2 message length in section 0.
+void set_total_length(MessageBytes& message, std::uint64_t total);
+// Appends "7777" and writes the message's length into section 0: a GRIB2 message put together from
+// sections is complete.
+void end_message(MessageBytes& message);
 
 // Joins fields into one multi-field GRIB2 message (sections 4-7 repeated after the first field).
 MessageBytes multi_field_message(const std::vector<MessageBytes>& single_field_messages);

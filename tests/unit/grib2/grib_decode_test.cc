@@ -421,19 +421,9 @@ std::vector<std::uint8_t> complex_sections(const std::vector<std::int64_t>& valu
 
 // Sections 0-4 of `base` followed by `sections_5_to_7` and "7777".
 MessageBytes splice_field(const MessageBytes& base, const std::vector<std::uint8_t>& tail) {
-  std::size_t at = 16;
-  while (base[at + 4] != 5) {
-    at += (std::size_t{base[at]} << 24) | (std::size_t{base[at + 1]} << 16) |
-          (std::size_t{base[at + 2]} << 8) | base[at + 3];
-  }
-  MessageBytes out(base.begin(), base.begin() + at);
+  MessageBytes out(base.begin(), base.begin() + section_at(base, 5));
   out.insert(out.end(), tail.begin(), tail.end());
-  out.insert(out.end(), {'7', '7', '7', '7'});
-  std::uint64_t total = out.size();
-  for (int k = 15; k >= 8; --k) {
-    out[k] = static_cast<std::uint8_t>(total);
-    total >>= 8;
-  }
+  end_message(out);
   return out;
 }
 
