@@ -270,8 +270,8 @@ TEST(Grib2Message, HeaderPrefixesParseWithoutTheData) {
   EXPECT_TRUE(whole->fields()[0].has_data);
 }
 
-// GFS writes the -2 PVU surface as sign and magnitude (WMO regulation 92.1.5, as wgrib2 reads it): ecCodes
-// gives the raw 32 bits, floe's value is negative.
+// GFS writes the -2 PVU surface as sign and magnitude (WMO regulation 92.1.5, as wgrib2 reads it):
+// ecCodes gives the raw 32 bits, floe's value is negative.
 TEST(Grib2Message, NegativeFixedSurfacesAreSignAndMagnitude) {
   const MessageBytes file =
       read_file(testdata_dir() + "/grib/gribberish_gfs.t12z.pgrb2.0p25.f023-PV-TMP-missing.grib2");
