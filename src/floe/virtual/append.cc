@@ -136,6 +136,14 @@ uint64_t element_count(const std::vector<uint64_t>& shape) {
   return count;
 }
 
+// `elements` copies of the one-element `fill`.
+std::vector<uint8_t> filled(uint64_t elements, const std::vector<uint8_t>& fill) {
+  std::vector<uint8_t> values(elements * fill.size());
+  for (uint64_t i = 0; i < elements; ++i)
+    std::memcpy(values.data() + i * fill.size(), fill.data(), fill.size());
+  return values;
+}
+
 std::span<const uint8_t> as_u8(const Bytes& bytes) {
   return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
 }
@@ -162,9 +170,7 @@ Result<std::vector<uint8_t>> decode_whole(const zarr::ArrayMetadata& metadata,
   Result<codecs::CodecPipeline> pipeline =
       codecs::CodecPipeline::create(registry, metadata.codecs, layout);
   if (!pipeline.ok()) return std::move(pipeline).error().add_context(fmt::format("array {}", path));
-  std::vector<uint8_t> whole(elements * size);
-  for (uint64_t i = 0; i < elements; ++i)
-    std::memcpy(whole.data() + i * size, metadata.fill_value.data(), size);
+  std::vector<uint8_t> whole = filled(elements, metadata.fill_value);
   if (metadata.shape.empty()) {
     FLOE_ASSIGN_OR_RETURN(std::optional<Bytes> encoded, chunk_at({}));
     if (encoded) FLOE_RETURN_IF_ERROR(pipeline->decode(as_u8(*encoded), whole));
@@ -312,7 +318,7 @@ class Planner {
     plan.appended_length = appended->merged - appended->committed;
     incoming.warnings.insert(incoming.warnings.end(), warnings.begin(), warnings.end());
     plan.dataset = std::move(incoming);
-    plan.coordinates = take_coordinates();
+    plan.coordinates = std::move(coordinates_);
     return plan;
   }
 
@@ -544,10 +550,6 @@ class Planner {
     coordinates_[coordinate] = std::move(merged);
   }
 
- public:
-  std::map<std::string, std::vector<double>> take_coordinates() { return std::move(coordinates_); }
-
- private:
   Result<zarr::ArrayMetadata> incoming_metadata(const VirtualArray& array,
                                                 const std::string& path) const {
     return zarr::ArrayMetadata::parse(array_metadata(array).dump(), path);
@@ -611,9 +613,7 @@ class Planner {
           "{}: merged shape of {} elements is more than --append-dim rewrites in memory", path,
           elements);
     }
-    std::vector<uint8_t> merged(elements * size);
-    for (uint64_t i = 0; i < elements; ++i)
-      std::memcpy(merged.data() + i * size, metadata.fill_value.data(), size);
+    std::vector<uint8_t> merged = filled(elements, metadata.fill_value);
     if (before) {
       FLOE_ASSIGN_OR_RETURN(std::vector<uint8_t> committed, decode_committed(*before));
       scatter(
