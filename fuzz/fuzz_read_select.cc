@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "floe/read/cf_decode.h"
-#include "floe/read/cf_time.h"
 #include "floe/read/selection.h"
+#include "floe/virtual/cf_time.h"
 
 namespace {
 
@@ -48,6 +48,7 @@ void check_selection(const floe::Result<floe::read::DimSelection>& selection,
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace floe::read;
+  using namespace floe::virt;
   const auto parts = lines(std::string_view(reinterpret_cast<const char*>(data), size));
 
   std::optional<CfTimeUnits> units;

@@ -12,9 +12,9 @@
 #include "floe/cli/repo_command.h"
 #include "floe/codecs/codec.h"
 #include "floe/read/array_reader.h"
-#include "floe/read/cf_time.h"
 #include "floe/read/dataset.h"
 #include "floe/read/selection.h"
+#include "floe/virtual/cf_time.h"
 
 namespace floe::cli {
 namespace {
@@ -46,8 +46,8 @@ std::optional<std::pair<std::string, std::string>> first_and_last(
       read::describe_coordinate(info.name, info.metadata.attributes, info.metadata.data_type);
   auto text = [&](double value) -> std::string {
     if (coordinate.ok() && coordinate->time_units) {
-      auto date = read::decode_time(*coordinate->time_units, value);
-      if (date.ok()) return read::format_datetime(*date);
+      auto date = virt::decode_time(*coordinate->time_units, value);
+      if (date.ok()) return virt::format_datetime(*date);
     }
     return fmt::format("{}", value);
   };

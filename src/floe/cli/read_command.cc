@@ -18,11 +18,11 @@
 #include "floe/core/thread_pool.h"
 #include "floe/read/array_reader.h"
 #include "floe/read/cf_decode.h"
-#include "floe/read/cf_time.h"
 #include "floe/read/dataset.h"
 #include "floe/read/output.h"
 #include "floe/read/selection.h"
 #include "floe/read/stats.h"
+#include "floe/virtual/cf_time.h"
 
 namespace floe::cli {
 namespace {
@@ -224,8 +224,8 @@ Status run_read(const GlobalOptions& global, const ReadArguments& arguments) {
       if (!described.ok() || !described->time_units) continue;
       output_options.csv_formatters[coordinate.name] = [units =
                                                             *described->time_units](double value) {
-        auto date = read::decode_time(units, value);
-        return date.ok() ? read::format_datetime(*date) : fmt::format("{}", value);
+        auto date = virt::decode_time(units, value);
+        return date.ok() ? virt::format_datetime(*date) : fmt::format("{}", value);
       };
     }
     FLOE_ASSIGN_OR_RETURN(sink, read::open_output(arguments.out, variable, output_options));

@@ -14,6 +14,18 @@ namespace floe::read {
 namespace {
 
 using Json = nlohmann::json;
+using virt::Calendar;
+using virt::calendar_name;
+using virt::CfTimeUnits;
+using virt::DateTime;
+using virt::decode_time;
+using virt::encode_time;
+using virt::format_datetime;
+using virt::next_period_start;
+using virt::parse_datetime;
+using virt::parse_datetime_with_resolution;
+using virt::parse_time_units;
+using virt::ParsedDateTime;
 
 constexpr double kFullCircle = 360.0;
 // Bounds moved by multiples of 360 degrees carry the rounding of that addition; this much slack

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "floe/core/result.h"
-#include "floe/read/cf_time.h"
+#include "floe/virtual/cf_time.h"
 #include "floe/zarr/data_type.h"
 
 namespace floe::read {
@@ -62,10 +62,10 @@ struct DimSelection {
 
 // What a coordinate variable's metadata says about how to read value specs against it.
 struct CoordinateInfo {
-  std::optional<CfTimeUnits> time_units;  // bounds are dates, converted into these units
-  bool is_longitude = false;              // values are taken modulo 360
-  bool single_precision = false;          // float32 values: bounds are rounded to float32 first, as
-                                          // numpy compares a Python float against a float32 array
+  std::optional<virt::CfTimeUnits> time_units;  // bounds are dates, converted into these units
+  bool is_longitude = false;                    // values are taken modulo 360
+  bool single_precision = false;  // float32 values: bounds are rounded to float32 first, as
+                                  // numpy compares a Python float against a float32 array
 };
 
 // units degrees_east (and CF's other spellings), standard_name longitude, or a name lon/longitude

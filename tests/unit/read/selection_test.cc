@@ -15,6 +15,10 @@ namespace floe::read {
 namespace {
 
 using nlohmann::json;
+using virt::Calendar;
+using virt::DateTime;
+using virt::encode_time;
+using virt::parse_time_units;
 
 std::vector<std::uint64_t> indices(const DimSelection& selection) {
   std::vector<std::uint64_t> out;

@@ -23,7 +23,7 @@
 
 #include "floe/core/result.h"
 
-namespace floe::read {
+namespace floe::virt {
 
 enum class Calendar { kStandard, kProlepticGregorian, kJulian, kNoLeap, kAllLeap, k360Day };
 
@@ -95,4 +95,4 @@ DateTime from_microseconds(std::int64_t microseconds, Calendar calendar);
 // for "2020-01-31T06" (pandas' partial-string bounds).
 Result<DateTime> next_period_start(const ParsedDateTime& parsed, Calendar calendar);
 
-}  // namespace floe::read
+}  // namespace floe::virt

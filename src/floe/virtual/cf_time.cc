@@ -1,5 +1,5 @@
 // CF time units, calendars and date arithmetic with cftime's semantics (see cf_time.h).
-#include "floe/read/cf_time.h"
+#include "floe/virtual/cf_time.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace floe::read {
+namespace floe::virt {
 namespace {
 
 constexpr std::int64_t kMicrosecondsPerSecond = 1'000'000;
@@ -753,4 +753,4 @@ Result<DateTime> next_period_start(const ParsedDateTime& parsed, Calendar calend
   return next;
 }
 
-}  // namespace floe::read
+}  // namespace floe::virt
