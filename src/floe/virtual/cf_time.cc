@@ -602,6 +602,10 @@ Result<CfTimeUnits> parse_time_units(std::string_view units, std::string_view ca
 
 Result<double> encode_time(const CfTimeUnits& units, const DateTime& date) {
   FLOE_ASSIGN_OR_RETURN(const std::int64_t microseconds, to_microseconds(date, units.calendar));
+  return encode_time_microseconds(units, microseconds);
+}
+
+double encode_time_microseconds(const CfTimeUnits& units, std::int64_t microseconds) {
   const std::int64_t delta = microseconds - units.reference_microseconds;
   if (units.nanoseconds_per_unit % kNanosecondsPerMicrosecond != 0) {
     // Sub-microsecond units: the microsecond count scaled up (dates carry whole microseconds).
@@ -622,7 +626,7 @@ Result<double> encode_time(const CfTimeUnits& units, const DateTime& date) {
                              static_cast<long double>(microseconds_per_unit));
 }
 
-Result<DateTime> decode_time(const CfTimeUnits& units, double value) {
+Result<std::int64_t> decode_time_microseconds(const CfTimeUnits& units, double value) {
   if (!std::isfinite(value)) {
     return make_error(ErrorCode::kInvalidArgument, "time value {} is not a date", value);
   }
@@ -659,13 +663,24 @@ Result<DateTime> decode_time(const CfTimeUnits& units, double value) {
                       "time value {} is a date beyond year +-{}, which floe does not represent",
                       value, kMaxAbsYear);
   }
-  DateTime date = from_microseconds(units.reference_microseconds + offset, units.calendar);
-  if (date.year > kMaxAbsYear || date.year < -kMaxAbsYear) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "time value {} is a date beyond year +-{}, which floe does not represent",
-                      value, kMaxAbsYear);
+  const std::int64_t microseconds = units.reference_microseconds + offset;
+  // Within this many days of 1970 every calendar (the shortest year has 360 days) is inside
+  // +-kMaxAbsYear, so only dates further out need their year looked at.
+  constexpr std::int64_t kSurelyInRange = std::int64_t{97'000} * 360 * kMicrosecondsPerDay;
+  if (microseconds > kSurelyInRange || microseconds < -kSurelyInRange) {
+    const DateTime date = from_microseconds(microseconds, units.calendar);
+    if (date.year > kMaxAbsYear || date.year < -kMaxAbsYear) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "time value {} is a date beyond year +-{}, which floe does not represent",
+                        value, kMaxAbsYear);
+    }
   }
-  return date;
+  return microseconds;
+}
+
+Result<DateTime> decode_time(const CfTimeUnits& units, double value) {
+  FLOE_ASSIGN_OR_RETURN(const std::int64_t microseconds, decode_time_microseconds(units, value));
+  return from_microseconds(microseconds, units.calendar);
 }
 
 Result<ParsedDateTime> parse_datetime_with_resolution(std::string_view input) {

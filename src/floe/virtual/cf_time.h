@@ -7,14 +7,12 @@
 //    "years" and months in real-world calendars have no fixed length and are refused. "nanoseconds"
 //    (written by xarray for datetime64[ns] data) is accepted too.
 //  - calendars: standard/gregorian (Julian before 1582-10-15, Gregorian from then on;
-//  1582-10-05..14 do
-//    not exist), proleptic_gregorian, julian, noleap/365_day, all_leap/366_day, 360_day. No
-//    calendar attribute means standard.
+//    1582-10-05..14 do not exist), proleptic_gregorian, julian, noleap/365_day, all_leap/366_day,
+//    360_day. No calendar attribute means standard.
 //  - years: standard and julian have no year 0 (year -1 precedes year 1), the others count
 //    astronomically (year 0 exists), as cftime's has_year_zero defaults.
 //  - decoding rounds to whole microseconds like cftime (np.rint of value x factor in long double,
-//  with
-//    its fix-up of values 1 microsecond off a whole second for units of a second or longer).
+//    with its fix-up of values 1 microsecond off a whole second for units of a second or longer).
 #pragma once
 
 #include <cstdint>
@@ -74,6 +72,10 @@ Result<CfTimeUnits> parse_time_units(std::string_view units, std::string_view ca
 Result<double> encode_time(const CfTimeUnits& units, const DateTime& date);
 // The value as a date (num2date). Errors for NaN, infinities and dates beyond year +-100000.
 Result<DateTime> decode_time(const CfTimeUnits& units, double value);
+// The same two conversions on microseconds since 1970-01-01T00:00:00 of the units' calendar (see
+// to_microseconds), without building a DateTime: encode_time_microseconds cannot fail.
+double encode_time_microseconds(const CfTimeUnits& units, std::int64_t microseconds);
+Result<std::int64_t> decode_time_microseconds(const CfTimeUnits& units, double value);
 
 // "2020", "2020-01", "2020-01-31", "2020-01-31T06", "2020-01-31T06:30", "2020-01-31 06:30:00",
 // "2020-01-31T06:30:00.25" and a trailing "Z". Months and days may have one digit; years may be
