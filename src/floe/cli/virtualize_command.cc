@@ -20,6 +20,8 @@
 #include "floe/io/url.h"
 #include "floe/formats/grib2/cube.h"
 #include "floe/virtual/append.h"
+#include "floe/virtual/array_values.h"
+#include "floe/virtual/combine.h"
 #include "floe/virtual/writer.h"
 
 namespace floe::cli {
@@ -33,6 +35,10 @@ struct VirtualizeArguments {
   std::string branch = "main";
   std::string message;
   std::string concat_dim;
+  std::string nested;      // DIM,DIM,...: files placed on an N-D grid by their coordinates
+  std::string stack_dim;   // DIM[=V1,V2,...]: a new dimension, one step per file
+  std::string chunk_grid = "auto";
+  size_t batch_files = 0;  // commit every N files; a rerun skips files already committed
   std::string append_dim;  // append to the committed dataset along it instead of replacing it
   std::string tag;         // tag the new snapshot
   std::string group = "/";
@@ -195,6 +201,74 @@ Status rebuild_forecast_valid_time(const virt::AppendPlan& plan, virt::VirtualDa
   return ok_status();
 }
 
+// How the files combine: --nested dims, then --concat-dim; --stack-dim DIM[=V1,V2,...].
+Result<virt::CombineOptions> combine_options_for(const VirtualizeArguments& arguments) {
+  virt::CombineOptions options;
+  options.dims = split_names({arguments.nested});
+  if (!arguments.concat_dim.empty()) {
+    if (std::find(options.dims.begin(), options.dims.end(), arguments.concat_dim) != options.dims.end()) {
+      return make_error(ErrorCode::kInvalidArgument, "--concat-dim {} is already one of --nested", arguments.concat_dim);
+    }
+    options.dims.push_back(arguments.concat_dim);
+  }
+  if (!arguments.stack_dim.empty()) {
+    const size_t equals = arguments.stack_dim.find('=');
+    options.stack_dim = arguments.stack_dim.substr(0, equals);
+    if (equals != std::string::npos) {
+      for (const std::string& text : split_names({arguments.stack_dim.substr(equals + 1)})) {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') {
+          return make_error(ErrorCode::kInvalidArgument, "--stack-dim {}: {} is not a number",
+                            arguments.stack_dim, text);
+        }
+        options.stack_values.push_back(value);
+      }
+    }
+    if (std::find(options.dims.begin(), options.dims.end(), options.stack_dim) != options.dims.end()) {
+      return make_error(ErrorCode::kInvalidArgument, "--stack-dim {} is also combined along as an existing dimension",
+                        options.stack_dim);
+    }
+  }
+  if (arguments.chunk_grid == "auto") {
+    options.grid = virt::ChunkGridPolicy::kAuto;
+  } else if (arguments.chunk_grid == "regular") {
+    options.grid = virt::ChunkGridPolicy::kRegular;
+  } else if (arguments.chunk_grid == "rectilinear") {
+    options.grid = virt::ChunkGridPolicy::kRectilinear;
+  } else {
+    return make_error(ErrorCode::kInvalidArgument, "--chunk-grid {}: expected auto, regular or rectilinear",
+                      arguments.chunk_grid);
+  }
+  return options;
+}
+
+// One file parsed: metadata, the variable policy, and its small arrays (coordinates, scalars) loaded.
+Result<virt::VirtualDataset> parse_file(io::BlockCache& cache, SourceFile& file, formats::Format format,
+                                        const virt::ParseOptions& parse_options, const VirtualizeArguments& arguments) {
+  const bool grib = format == formats::Format::kGrib2;
+  // A listed GRIB file has its size and ETag from the listing; its first bytes are read with its messages'
+  // headers (one datacube of all files, afterwards).
+  if (grib && file.listed) return virt::VirtualDataset{};
+  const uint64_t first_read_bytes = grib ? std::min<uint64_t>(arguments.metadata_block_size, 16 * 1024)
+                                         : arguments.first_read_bytes;
+  // The first read brings the file's size and ETag (for the references' checksums) with its first bytes.
+  auto meta = cache.open(file.store.get(), file.key, first_read_bytes);
+  if (!meta.ok()) return std::move(meta).error().add_context(fmt::format("source {}", file.location));
+  if (!file.listed) file.meta = std::move(meta).value();
+  if (grib) return virt::VirtualDataset{};
+  formats::Source source{file.store.get(), file.key, file.location};
+  FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset dataset, formats::open_virtual(cache, source, format, parse_options));
+  dataset.source_url = file.location;
+  FLOE_RETURN_IF_ERROR(
+      virt::apply_variable_policy(dataset, split_names(arguments.loadable), split_names(arguments.drop)));
+  auto read = [&](const std::string&, uint64_t offset, uint64_t length) {
+    return cache.read_one(file.store.get(), file.key, offset, length);
+  };
+  FLOE_RETURN_IF_ERROR(virt::load_small_arrays(dataset, read));
+  return dataset;
+}
+
 Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& arguments) {
   const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<io::StoreRegistry> registry = make_registry(global);
@@ -207,7 +281,6 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
   if (files.empty()) return make_error(ErrorCode::kInvalidArgument, "no sources given");
   const uint64_t block_size = grib ? std::min<uint64_t>(arguments.metadata_block_size, 16 * 1024)
                                    : arguments.metadata_block_size;
-  const uint64_t first_read_bytes = grib ? block_size : arguments.first_read_bytes;
 
   io::FetchScheduler scheduler;
   io::BlockCache cache(scheduler, {.block_size = block_size, .budget_bytes = 256ull << 20});
@@ -215,66 +288,64 @@ Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& ar
     if (file.listed) cache.set_object_meta(file.store.get(), file.key, file.meta);
   }
 
-  // Parse every file (metadata only), a bounded number at a time.
+  // Parse every file (metadata only, small arrays loaded), a bounded window at a time, and fold each into the
+  // combination in order: memory holds references, not files.
   const virt::ParseOptions parse_options{.max_chunk_bytes = arguments.max_chunk_bytes};
-  std::vector<std::optional<Result<virt::VirtualDataset>>> parsed(files.size());
+  FLOE_ASSIGN_OR_RETURN(virt::CombineOptions combine_options, combine_options_for(arguments));
+  std::optional<virt::Combiner> combiner;
+  virt::VirtualDataset dataset;
+  virt::CombineReport combine_report;
+  std::vector<std::string> warnings;
   {
     ProgressReporter progress("virtualize", files.size(),
                               global.quiet || global.json ? ProgressReporter::Mode::kNever
                                                           : ProgressReporter::Mode::kAuto);
-    ThreadPool pool(arguments.jobs ? arguments.jobs : std::min<size_t>(files.size(), 16));
-    pool.parallel_for(files.size(), [&](size_t i) {
-      // The first read brings the file's size and ETag (for the references' checksums) with its first bytes. A
-      // listed GRIB file has both from the listing, and its first bytes are read with its messages' headers.
-      if (grib && files[i].listed) {
-        parsed[i] = Result<virt::VirtualDataset>(virt::VirtualDataset{});
+    const size_t jobs = arguments.jobs ? arguments.jobs : std::min<size_t>(files.size(), 16);
+    ThreadPool pool(jobs);
+    const size_t window = grib ? files.size() : std::max<size_t>(64, jobs * 16);
+    std::vector<std::optional<Result<virt::VirtualDataset>>> parsed;
+    for (size_t start = 0; start < files.size(); start += window) {
+      const size_t count = std::min(window, files.size() - start);
+      parsed.assign(count, std::nullopt);
+      pool.parallel_for(count, [&](size_t k) {
+        parsed[k] = parse_file(cache, files[start + k], format, parse_options, arguments);
         progress.advance();
-        return;
+      });
+      if (grib) break;
+      for (size_t k = 0; k < count; ++k) {
+        if (!parsed[k]->ok()) return std::move(*parsed[k]).error();
+        virt::VirtualDataset file = std::move(*parsed[k]).value();
+        for (std::string& warning : file.warnings) warnings.push_back(std::move(warning));
+        file.warnings.clear();
+        if (!combiner) {
+          // Several files and no say in how: along the first file's one unlimited dimension.
+          if (files.size() > 1 && combine_options.dims.empty() && combine_options.stack_dim.empty() &&
+              file.unlimited_dims.size() == 1) {
+            combine_options.dims = file.unlimited_dims;
+          }
+          combiner.emplace(combine_options);
+        }
+        FLOE_RETURN_IF_ERROR(combiner->add(std::move(file)));
       }
-      auto meta = cache.open(files[i].store.get(), files[i].key, first_read_bytes);
-      if (!meta.ok()) {
-        parsed[i] = std::move(meta).error().add_context(fmt::format("source {}", files[i].location));
-      } else {
-        if (!files[i].listed) files[i].meta = std::move(meta).value();
-        formats::Source source{files[i].store.get(), files[i].key, files[i].location};
-        parsed[i] = grib ? Result<virt::VirtualDataset>(virt::VirtualDataset{})  // one datacube of all, below
-                         : formats::open_virtual(cache, source, format, parse_options);
-      }
-      progress.advance();
-    });
+    }
     progress.finish();
-  }
-  std::vector<virt::VirtualDataset> datasets;
-  std::vector<std::string> warnings;
-  if (grib) {
-    std::vector<formats::Source> sources;
-    for (size_t i = 0; i < files.size(); ++i) {
-      if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
-      sources.push_back({files[i].store.get(), files[i].key, files[i].location, files[i].neighbours.get()});
+    if (grib) {
+      std::vector<formats::Source> sources;
+      for (size_t i = 0; i < files.size(); ++i) {
+        if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
+        sources.push_back({files[i].store.get(), files[i].key, files[i].location, files[i].neighbours.get()});
+      }
+      FLOE_ASSIGN_OR_RETURN(dataset, formats::open_grib_collection(cache, sources, arguments.layout, arguments.index));
+      for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
+      dataset.warnings.clear();
+      FLOE_RETURN_IF_ERROR(
+          virt::apply_variable_policy(dataset, split_names(arguments.loadable), split_names(arguments.drop)));
+    } else {
+      FLOE_ASSIGN_OR_RETURN(dataset, combiner->finish(&combine_report));
+      for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
+      dataset.warnings.clear();
     }
-    FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset cube, formats::open_grib_collection(cache, sources, arguments.layout, arguments.index));
-    parsed.assign(1, std::move(cube));
   }
-  for (size_t i = 0; i < parsed.size(); ++i) {
-    if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
-    virt::VirtualDataset dataset = std::move(*parsed[i]).value();
-    if (!grib) dataset.source_url = files[i].location;
-    for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
-    dataset.warnings.clear();
-    FLOE_RETURN_IF_ERROR(
-        virt::apply_variable_policy(dataset, split_names(arguments.loadable), split_names(arguments.drop)));
-    datasets.push_back(std::move(dataset));
-  }
-  std::string concat_dim = arguments.concat_dim;
-  if (datasets.size() > 1 && concat_dim.empty()) {
-    if (datasets.front().unlimited_dims.size() != 1) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "{} files given but {} has {} unlimited dimensions; say which to join along with --concat-dim",
-                        datasets.size(), datasets.front().source_url, datasets.front().unlimited_dims.size());
-    }
-    concat_dim = datasets.front().unlimited_dims.front();
-  }
-  FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset dataset, virt::concatenate(std::move(datasets), concat_dim));
 
   // The repository: opened, or created with the containers; existing ones gain missing containers.
   FLOE_ASSIGN_OR_RETURN(std::vector<icechunk::VirtualChunkContainer> containers,
@@ -400,6 +471,15 @@ void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<
   command->add_option("--message", arguments->message, "Commit message");
   command->add_option("--concat-dim", arguments->concat_dim,
                       "Join many files along this dimension (default: the unlimited one)");
+  command->add_option("--nested", arguments->nested,
+                      "Place files on a grid along these dimensions by their coordinate values (DIM,DIM,...; "
+                      "outermost first; --concat-dim is the innermost)");
+  command->add_option("--stack-dim", arguments->stack_dim,
+                      "Stack files along a new dimension: DIM, or DIM=V1,V2,... (one value per file, in sorted "
+                      "order; default a scalar variable DIM in each file, else 0, 1, 2 ...)");
+  command->add_option("--chunk-grid", arguments->chunk_grid,
+                      "Where the files' chunks do not tile a combined axis: auto (single steps for uncompressed "
+                      "data, else rectilinear) | regular | rectilinear");
   command->add_option("--append-dim", arguments->append_dim,
                       "Append to the committed dataset along this dimension (a forecast run: init_time) as a new "
                       "commit, instead of replacing it");

@@ -16,14 +16,27 @@ ProgressReporter::ProgressReporter(std::string label, uint64_t total, Mode mode,
 ProgressReporter::~ProgressReporter() { finish(); }
 
 std::string ProgressReporter::render(const std::string& label, uint64_t done, uint64_t total,
-                                     int width) {
+                                     int width, double elapsed_seconds) {
   double fraction = total ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 1.0;
   int filled = static_cast<int>(fraction * width);
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < width) bar += '>';
   bar.resize(static_cast<size_t>(width), ' ');
-  return fmt::format("{} [{}] {}/{} {}%", label, bar, done, total,
-                     static_cast<int>(fraction * 100.0));
+  std::string line = fmt::format("{} [{}] {}/{} {}%", label, bar, done, total,
+                                 static_cast<int>(fraction * 100.0));
+  if (elapsed_seconds > 0 && done > 0) {
+    const double rate = static_cast<double>(done) / elapsed_seconds;
+    const auto left = static_cast<uint64_t>(static_cast<double>(total > done ? total - done : 0) / rate + 0.5);
+    line += fmt::format(" {:.1f}/s ETA ", rate);
+    if (left >= 3600) {
+      line += fmt::format("{}h{:02}m", left / 3600, left % 3600 / 60);
+    } else if (left >= 60) {
+      line += fmt::format("{}m{:02}s", left / 60, left % 60);
+    } else {
+      line += fmt::format("{}s", left);
+    }
+  }
+  return line;
 }
 
 void ProgressReporter::advance(uint64_t amount) {
@@ -44,7 +57,8 @@ void ProgressReporter::finish() {
 }
 
 void ProgressReporter::draw(bool final_line) {
-  fmt::print(stream_, "\r{}{}", render(label_, done_.load(), total_, 30), final_line ? "\n" : "");
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  fmt::print(stream_, "\r{}\x1b[K{}", render(label_, done_.load(), total_, 30, elapsed), final_line ? "\n" : "");
   std::fflush(stream_);
 }
 

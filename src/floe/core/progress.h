@@ -24,8 +24,10 @@ class ProgressReporter {
   bool drawing() const { return drawing_; }
   uint64_t done() const { return done_.load(); }
 
-  // The bar as it would be drawn, for tests: "label [=====>    ] 50/100 50%".
-  static std::string render(const std::string& label, uint64_t done, uint64_t total, int width);
+  // The bar as it would be drawn, for tests: "label [=====>    ] 50/100 50%"; with the seconds elapsed, the rate
+  // and the time left: "label [=====>    ] 50/100 50% 25.0/s ETA 2s".
+  static std::string render(const std::string& label, uint64_t done, uint64_t total, int width,
+                            double elapsed_seconds = 0);
 
  private:
   void draw(bool final_line);
@@ -38,6 +40,7 @@ class ProgressReporter {
   std::atomic<uint64_t> done_{0};
   std::mutex draw_mutex_;
   std::chrono::steady_clock::time_point last_draw_{};
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace floe

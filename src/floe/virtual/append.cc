@@ -14,7 +14,7 @@
 #include <optional>
 #include <set>
 
-#include "floe/codecs/pipeline.h"
+#include "floe/virtual/array_values.h"
 #include "floe/virtual/writer.h"
 #include "floe/zarr/array_metadata.h"
 
@@ -57,143 +57,6 @@ std::string relative_path(std::string_view group, std::string_view name) {
 std::string parent_of(std::string_view relative) {
   const size_t slash = relative.rfind('/');
   return slash == std::string_view::npos ? std::string() : std::string(relative.substr(0, slash));
-}
-
-double element_as_double(const uint8_t* element, const zarr::DataType& type) {
-  auto load = [&](auto value) {
-    std::memcpy(&value, element, sizeof(value));
-    return static_cast<double>(value);
-  };
-  if (type.kind == zarr::TypeKind::kFloat) return type.size == 4 ? load(float{}) : load(double{});
-  const bool is_unsigned = type.kind == zarr::TypeKind::kUInt;
-  switch (type.size) {
-    case 1:
-      return is_unsigned ? load(uint8_t{}) : load(int8_t{});
-    case 2:
-      return is_unsigned ? load(uint16_t{}) : load(int16_t{});
-    case 4:
-      return is_unsigned ? load(uint32_t{}) : load(int32_t{});
-    default:
-      return is_unsigned ? load(uint64_t{}) : load(int64_t{});
-  }
-}
-
-bool comparable_type(const zarr::DataType& type) {
-  switch (type.kind) {
-    case zarr::TypeKind::kInt:
-    case zarr::TypeKind::kUInt:
-    case zarr::TypeKind::kDateTime64:
-    case zarr::TypeKind::kTimeDelta64:
-      return true;
-    case zarr::TypeKind::kFloat:
-      return type.size == 4 || type.size == 8;
-    default:
-      return false;
-  }
-}
-
-// Copies every element of `source` (C order, `source_shape`) with index < `limit` on each axis to
-// `target` (C order, `target_shape`) at index position[axis][i] on each axis.
-void scatter(const uint8_t* source, const std::vector<uint64_t>& source_shape, uint8_t* target,
-             const std::vector<uint64_t>& target_shape,
-             const std::vector<std::vector<uint64_t>>& position, const std::vector<uint64_t>& limit,
-             size_t element_size) {
-  const size_t rank = source_shape.size();
-  if (rank == 0) {
-    std::memcpy(target, source, element_size);
-    return;
-  }
-  for (uint64_t extent : limit) {
-    if (extent == 0) return;
-  }
-  std::vector<uint64_t> index(rank, 0);
-  while (true) {
-    uint64_t from = 0;
-    uint64_t to = 0;
-    for (size_t axis = 0; axis < rank; ++axis) {
-      from = from * source_shape[axis] + index[axis];
-      to = to * target_shape[axis] + position[axis][index[axis]];
-    }
-    std::memcpy(target + to * element_size, source + from * element_size, element_size);
-    size_t axis = rank;
-    while (axis > 0 && ++index[axis - 1] == limit[axis - 1]) index[--axis] = 0;
-    if (axis == 0) return;
-  }
-}
-
-std::vector<std::vector<uint64_t>> offset_positions(const std::vector<uint64_t>& origin,
-                                                    const std::vector<uint64_t>& extent) {
-  std::vector<std::vector<uint64_t>> position(origin.size());
-  for (size_t axis = 0; axis < origin.size(); ++axis) {
-    for (uint64_t i = 0; i < extent[axis]; ++i) position[axis].push_back(origin[axis] + i);
-  }
-  return position;
-}
-
-uint64_t element_count(const std::vector<uint64_t>& shape) {
-  uint64_t count = 1;
-  for (uint64_t extent : shape) count *= extent;
-  return count;
-}
-
-// `elements` copies of the one-element `fill`.
-std::vector<uint8_t> filled(uint64_t elements, const std::vector<uint8_t>& fill) {
-  std::vector<uint8_t> values(elements * fill.size());
-  for (uint64_t i = 0; i < elements; ++i)
-    std::memcpy(values.data() + i * fill.size(), fill.data(), fill.size());
-  return values;
-}
-
-std::span<const uint8_t> as_u8(const Bytes& bytes) {
-  return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
-}
-
-// A whole array decoded (C order, little-endian), its chunks got from `chunk_at` (nullopt: a
-// missing chunk, left as the fill value).
-using ChunkGetter = std::function<Result<std::optional<Bytes>>(const std::vector<uint64_t>& chunk)>;
-Result<std::vector<uint8_t>> decode_whole(const zarr::ArrayMetadata& metadata,
-                                          const ChunkGetter& chunk_at, std::string_view path,
-                                          uint64_t max_bytes) {
-  const uint64_t elements = element_count(metadata.shape);
-  const uint64_t size = metadata.element_size();
-  if (elements > max_bytes / std::max<uint64_t>(size, 1)) {
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        "{}: {} elements of {} bytes are more than --append-dim merges in memory ({} bytes)", path,
-        elements, size, max_bytes);
-  }
-  codecs::CodecRegistry registry;
-  codecs::register_builtin_codecs(registry);
-  codecs::ChunkLayout layout{.data_type = metadata.data_type,
-                             .shape = metadata.chunk_shape,
-                             .fill_value = metadata.fill_value};
-  Result<codecs::CodecPipeline> pipeline =
-      codecs::CodecPipeline::create(registry, metadata.codecs, layout);
-  if (!pipeline.ok()) return std::move(pipeline).error().add_context(fmt::format("array {}", path));
-  std::vector<uint8_t> whole = filled(elements, metadata.fill_value);
-  if (metadata.shape.empty()) {
-    FLOE_ASSIGN_OR_RETURN(std::optional<Bytes> encoded, chunk_at({}));
-    if (encoded) FLOE_RETURN_IF_ERROR(pipeline->decode(as_u8(*encoded), whole));
-    return whole;
-  }
-  const std::vector<uint64_t> counts = metadata.chunk_counts();
-  std::vector<uint8_t> chunk(layout.byte_size());
-  for (uint64_t number = 0; number < element_count(counts); ++number) {
-    const std::vector<uint64_t> coords = chunk_coordinates(number, counts);
-    FLOE_ASSIGN_OR_RETURN(std::optional<Bytes> encoded, chunk_at(coords));
-    if (!encoded) continue;
-    Status decoded = pipeline->decode(as_u8(*encoded), chunk);
-    if (!decoded.ok()) return std::move(decoded).error().add_context(fmt::format("array {}", path));
-    std::vector<uint64_t> origin(coords.size());
-    std::vector<uint64_t> limit(coords.size());
-    for (size_t axis = 0; axis < coords.size(); ++axis) {
-      origin[axis] = coords[axis] * metadata.chunk_shape[axis];
-      limit[axis] = std::min(metadata.chunk_shape[axis], metadata.shape[axis] - origin[axis]);
-    }
-    scatter(chunk.data(), metadata.chunk_shape, whole.data(), metadata.shape,
-            offset_positions(origin, limit), limit, size);
-  }
-  return whole;
 }
 
 std::string describe_value(double value, const Json& attributes) {
@@ -631,7 +494,7 @@ class Planner {
         element_count(array.chunk_shape) != elements) {
       merged.resize(element_count(array.chunk_shape) * size);  // zero-length axes: one padded chunk
     }
-    array.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}});
+    array.codecs = uncompressed_codecs(array.element_size);
     array.inline_chunks.clear();
     array.inline_chunks.emplace(
         0, Bytes::copy_of(std::span<const std::byte>(

@@ -18,7 +18,8 @@ namespace floe::virt {
 
 using Json = nlohmann::json;
 
-// Chunk references of one array, struct-of-arrays, with source URLs interned.
+// Chunk references of one array, struct-of-arrays, with source URLs interned: 24 bytes per reference (chunk
+// number, path index, offset, and a 32-bit length; the rare length past 4 GiB is kept aside).
 class ChunkManifest {
  public:
   // Index of `url` in paths(), adding it on first use.
@@ -33,8 +34,14 @@ class ChunkManifest {
   uint32_t path_index(size_t i) const { return path_indexes_[i]; }
   const std::string& path(size_t i) const { return paths_[path_indexes_[i]]; }
   uint64_t offset(size_t i) const { return offsets_[i]; }
-  uint64_t length(size_t i) const { return lengths_[i]; }
+  uint64_t length(size_t i) const {
+    return lengths_[i] != kLongLength ? lengths_[i] : long_lengths_.at(i);
+  }
+  void set_chunk(size_t i, uint64_t chunk) { chunks_[i] = chunk; }
+  void set_length(size_t i, uint64_t length);
   void reserve(size_t n);
+  // Bytes held, path strings and lookup included (capacity, not size: what the process pays).
+  uint64_t memory_bytes() const;
 
   // Appends every ref of `other` with chunk numbers remapped by `remap(chunk)`.
   template <typename Remap>
@@ -53,7 +60,9 @@ class ChunkManifest {
   std::vector<uint64_t> chunks_;
   std::vector<uint32_t> path_indexes_;
   std::vector<uint64_t> offsets_;
-  std::vector<uint64_t> lengths_;
+  static constexpr uint32_t kLongLength = UINT32_MAX;  // the length is in long_lengths_
+  std::vector<uint32_t> lengths_;
+  std::unordered_map<size_t, uint64_t> long_lengths_;
 };
 
 struct VirtualArray {
@@ -61,6 +70,9 @@ struct VirtualArray {
   std::vector<std::string> dims;       // one per axis
   std::vector<uint64_t> shape;
   std::vector<uint64_t> chunk_shape;   // same rank as shape, every entry >= 1
+  // A rectilinear chunk grid: per axis, empty for a regular axis (chunk_shape), else every chunk's length in
+  // order (they cover the axis; the last may reach past it). Empty when the grid is regular.
+  std::vector<std::vector<uint64_t>> chunk_edges;
   Json data_type;                      // Zarr v3 data_type: "float32", or {"name": ..., "configuration": ...}
   uint32_t element_size = 0;           // bytes per element as stored
   Json fill_value;                     // Zarr v3 fill value for data_type ("NaN", 0, ...)
@@ -72,6 +84,9 @@ struct VirtualArray {
   std::map<uint64_t, Bytes> inline_chunks;     // encoded chunk bytes stored in the repository (compact data)
   bool loadable = false;                       // copy the referenced bytes into the repository when writing
   bool dimension_coordinate = false;           // 1-D variable named like its dimension
+  // Values held decoded: inline_chunks holds one uncompressed chunk (C order, little-endian) covering the array,
+  // codecs are "bytes" alone. Set by load_small_arrays.
+  bool in_memory = false;
 };
 
 struct VirtualGroup {
@@ -103,7 +118,7 @@ std::vector<uint64_t> split_contiguous(const std::vector<uint64_t>& shape, uint6
 std::vector<uint64_t> split_contiguous_evenly(const std::vector<uint64_t>& shape, uint64_t element_size,
                                               uint64_t max_chunk_bytes);
 
-// Number of chunks along each axis (ceil(shape / chunk), at least 1 per axis).
+// Number of chunks along each axis (ceil(shape / chunk), at least 1 per axis; the edges of a rectilinear axis).
 std::vector<uint64_t> chunk_counts(const VirtualArray& array);
 
 // Row-major chunk number <-> chunk coordinates over a grid of `counts` chunks per axis.
@@ -114,9 +129,5 @@ std::vector<uint64_t> chunk_coordinates(uint64_t number, const std::vector<uint6
 // `drop` names. Names are array names or absolute paths ("/grp/var"). Unknown names are an error naming them.
 Status apply_variable_policy(VirtualDataset& dataset, const std::vector<std::string>& loadable,
                              const std::vector<std::string>& drop);
-
-// Concatenates datasets of identical structure along `dim`: arrays with that dimension are joined along it,
-// arrays without it must match the first dataset's. The first difference is an error naming both files.
-Result<VirtualDataset> concatenate(std::vector<VirtualDataset> datasets, std::string_view dim);
 
 }  // namespace floe::virt

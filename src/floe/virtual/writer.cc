@@ -66,7 +66,7 @@ constexpr uint64_t kMaxJoinedChunkBytes = 64ull << 20;
 // in array order: then the array can be stored as one chunk (a NetCDF-3 record coordinate is otherwise one
 // chunk per record: 744 chunks for a month of hours). Empty when it cannot.
 std::vector<SourceRange> whole_array_chunk(const VirtualArray& array) {
-  if (array.shape.empty() || array.refs.size() < 2 || !array.inline_chunks.empty()) return {};
+  if (array.shape.empty() || array.refs.size() < 2 || !array.inline_chunks.empty() || !array.chunk_edges.empty()) return {};
   if (array.codecs.size() != 1 || !array.codecs[0].is_object() || array.codecs[0].value("name", "") != "bytes") {
     return {};
   }
@@ -206,6 +206,35 @@ Json array_metadata(const VirtualArray& array) { return array_metadata_with_chun
 
 namespace {
 
+// The chunk_grid of zarr.json: regular, or rectilinear (zarr-extensions) with a bare length for regular axes
+// and [length, count] pairs for runs of equal chunks.
+Json chunk_grid_json(const VirtualArray& array, const std::vector<uint64_t>& chunk_shape) {
+  if (array.chunk_edges.empty()) {
+    return {{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}};
+  }
+  Json shapes = Json::array();
+  for (size_t axis = 0; axis < chunk_shape.size(); ++axis) {
+    if (axis >= array.chunk_edges.size() || array.chunk_edges[axis].empty()) {
+      shapes.push_back(chunk_shape[axis]);
+      continue;
+    }
+    Json runs = Json::array();
+    const std::vector<uint64_t>& edges = array.chunk_edges[axis];
+    for (size_t i = 0; i < edges.size();) {
+      size_t j = i;
+      while (j < edges.size() && edges[j] == edges[i]) ++j;
+      if (j - i == 1) {
+        runs.push_back(edges[i]);
+      } else {
+        runs.push_back(Json::array({edges[i], j - i}));
+      }
+      i = j;
+    }
+    shapes.push_back(std::move(runs));
+  }
+  return {{"name", "rectilinear"}, {"configuration", {{"kind", "inline"}, {"chunk_shapes", std::move(shapes)}}}};
+}
+
 Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t> chunk_extents) {
   std::vector<uint64_t> chunk_shape;
   for (size_t axis = 0; axis < array.shape.size(); ++axis) {
@@ -219,7 +248,7 @@ Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t>
             {"node_type", "array"},
             {"shape", array.shape},
             {"data_type", array.data_type},
-            {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}}},
+            {"chunk_grid", chunk_grid_json(array, chunk_shape)},
             {"chunk_key_encoding", {{"name", "default"}, {"configuration", {{"separator", "/"}}}}},
             {"fill_value", array.fill_value.is_null() ? Json(0) : array.fill_value},
             {"codecs", array.codecs},

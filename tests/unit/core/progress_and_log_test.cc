@@ -23,6 +23,10 @@ TEST(Progress, RendersABar) {
   EXPECT_EQ(ProgressReporter::render("files", 5, 10, 10), "files [=====>    ] 5/10 50%");
   EXPECT_EQ(ProgressReporter::render("files", 10, 10, 4), "files [====] 10/10 100%");
   EXPECT_EQ(ProgressReporter::render("x", 0, 0, 2), "x [==] 0/0 100%");
+  // Rate and time left from the seconds elapsed.
+  EXPECT_EQ(ProgressReporter::render("files", 50, 100, 4, 2.0), "files [==> ] 50/100 50% 25.0/s ETA 2s");
+  EXPECT_EQ(ProgressReporter::render("files", 1, 10001, 4, 1.0), "files [>   ] 1/10001 0% 1.0/s ETA 2h46m");
+  EXPECT_EQ(ProgressReporter::render("files", 10, 100, 4, 10.0), "files [>   ] 10/100 10% 1.0/s ETA 1m30s");
 }
 
 TEST(Progress, SilentWhenNotATerminal) {

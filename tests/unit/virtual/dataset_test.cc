@@ -1,4 +1,4 @@
-// Tests of the virtual dataset model: contiguous splitting, chunk counts, variable policy, concatenation.
+// Tests of the virtual dataset model: contiguous splitting, chunk counts, variable policy.
 #include "floe/virtual/dataset.h"
 
 #include <gtest/gtest.h>
@@ -87,68 +87,6 @@ TEST(VariablePolicy, LoadableAndDropByNameOrPath) {
   auto unknown = apply_variable_policy(dataset, {"nope"}, {});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message().find("nope"), std::string::npos);
-}
-
-TEST(Concatenate, JoinsAlongTheDimensionAndRemapsChunks) {
-  std::vector<VirtualDataset> files;
-  files.push_back(file_with(4, 2, "file:///d/a.nc"));
-  files.push_back(file_with(6, 2, "file:///d/b.nc"));
-  auto joined = concatenate(std::move(files), "time");
-  ASSERT_TRUE(joined.ok()) << joined.error().to_string();
-  const VirtualArray& tas = joined->root.arrays[0];
-  EXPECT_EQ(tas.shape, (std::vector<uint64_t>{10, 4}));
-  ASSERT_EQ(tas.refs.size(), 5u);
-  EXPECT_EQ(tas.refs.chunk(2), 2u);
-  EXPECT_EQ(tas.refs.path(2), "file:///d/b.nc");
-  EXPECT_EQ(tas.refs.offset(2), 1000u);
-  EXPECT_EQ(tas.refs.chunk(4), 4u);
-  EXPECT_EQ(joined->root.arrays[1].shape, (std::vector<uint64_t>{4}));  // x kept once
-}
-
-TEST(Concatenate, RefusesAPartialChunkInsideTheJoin) {
-  std::vector<VirtualDataset> files;
-  files.push_back(file_with(3, 2, "file:///d/a.nc"));
-  files.push_back(file_with(4, 2, "file:///d/b.nc"));
-  auto joined = concatenate(std::move(files), "time");
-  ASSERT_FALSE(joined.ok());
-  EXPECT_NE(joined.error().message().find("file:///d/a.nc"), std::string::npos);
-  EXPECT_NE(joined.error().message().find("not a multiple"), std::string::npos);
-}
-
-TEST(Concatenate, NamesTheFirstDifference) {
-  std::vector<VirtualDataset> files;
-  files.push_back(file_with(4, 2, "file:///d/a.nc"));
-  files.push_back(file_with(4, 2, "file:///d/b.nc"));
-  files[1].root.arrays[0].attributes["units"] = "degC";
-  auto joined = concatenate(std::move(files), "time");
-  ASSERT_FALSE(joined.ok());
-  EXPECT_NE(joined.error().message().find("attribute units"), std::string::npos);
-  EXPECT_NE(joined.error().message().find("file:///d/b.nc"), std::string::npos);
-
-  std::vector<VirtualDataset> other;
-  other.push_back(file_with(4, 2, "file:///d/a.nc"));
-  other.push_back(file_with(4, 2, "file:///d/c.nc"));
-  other[1].root.arrays[0].data_type = "float64";
-  auto dtype = concatenate(std::move(other), "time");
-  ASSERT_FALSE(dtype.ok());
-  EXPECT_NE(dtype.error().message().find("data type"), std::string::npos);
-}
-
-TEST(Concatenate, RefusesMissingVariablesAndUnknownDimensions) {
-  std::vector<VirtualDataset> files;
-  files.push_back(file_with(4, 2, "file:///d/a.nc"));
-  files.push_back(file_with(4, 2, "file:///d/b.nc"));
-  files[1].root.arrays.pop_back();
-  auto missing = concatenate(std::move(files), "time");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message().find("/x"), std::string::npos);
-
-  std::vector<VirtualDataset> again;
-  again.push_back(file_with(4, 2, "file:///d/a.nc"));
-  again.push_back(file_with(4, 2, "file:///d/b.nc"));
-  auto no_dim = concatenate(std::move(again), "level");
-  ASSERT_FALSE(no_dim.ok());
-  EXPECT_NE(no_dim.error().message().find("level"), std::string::npos);
 }
 
 }  // namespace
