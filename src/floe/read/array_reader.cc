@@ -1,5 +1,5 @@
 // Reading a selection of an array: per-dimension plans, slabs along dim 0, batched fetches,
-// parallel decode.
+// parallel decode. Regular grids and rectilinear ones (each chunk decoded at its own edges).
 #include "floe/read/array_reader.h"
 
 #include <algorithm>
@@ -45,6 +45,29 @@ std::vector<UnitPieces> plan_dimension(const DimSelection& selection, std::uint6
       const std::uint64_t unit = at / unit_size;
       const std::uint64_t stop = std::min(range.stop, (unit + 1) * unit_size);
       by_unit[unit].push_back(Piece{at - unit * unit_size, stop - unit * unit_size, out});
+      out += stop - at;
+      at = stop;
+    }
+  }
+  std::vector<UnitPieces> plan;
+  plan.reserve(by_unit.size());
+  for (auto& [unit, pieces] : by_unit) plan.push_back(UnitPieces{unit, std::move(pieces)});
+  return plan;
+}
+
+// plan_dimension over the chunks of a rectilinear axis: one binary search per chunk touched.
+std::vector<UnitPieces> plan_rectilinear_dimension(const DimSelection& selection,
+                                                   const zarr::ArrayMetadata& metadata,
+                                                   std::size_t axis) {
+  std::map<std::uint64_t, std::vector<Piece>> by_unit;
+  std::uint64_t out = 0;
+  for (const IndexRange& range : selection.ranges) {
+    for (std::uint64_t at = range.start; at < range.stop;) {
+      const std::uint64_t unit = metadata.chunk_containing(axis, at);
+      const std::uint64_t unit_start = metadata.chunk_start(axis, unit);
+      const std::uint64_t stop =
+          std::min(range.stop, unit_start + metadata.chunk_extent(axis, unit));
+      by_unit[unit].push_back(Piece{at - unit_start, stop - unit_start, out});
       out += stop - at;
       at = stop;
     }
@@ -118,6 +141,11 @@ std::string format_index(std::span<const std::uint64_t> index) {
 struct UnitSource {
   std::vector<std::uint64_t> unit;  // unit index per dimension
   std::vector<const std::vector<Piece>*> pieces;
+  // The decoded unit's shape and its pipeline: the same for every unit of a regular grid, the
+  // chunk's own edges for a rectilinear one.
+  const std::vector<std::uint64_t>* shape = nullptr;
+  const codecs::CodecPipeline* pipeline = nullptr;
+  std::uint64_t decoded_bytes = 0;
   bool missing = false;
   Bytes inline_bytes;  // inline chunks (or a slice of an inline shard)
   bool has_inline = false;
@@ -170,10 +198,12 @@ class SourceResolver {
 
 }  // namespace
 
-ArrayReader::ArrayReader(const icechunk::ReadSession& session, std::string path,
+ArrayReader::ArrayReader(const icechunk::ReadSession& session,
+                         const codecs::CodecRegistry& registry, std::string path,
                          zarr::ArrayMetadata metadata,
                          std::shared_ptr<const codecs::CodecPipeline> pipeline)
     : session_(&session),
+      registry_(&registry),
       path_(std::move(path)),
       metadata_(std::move(metadata)),
       pipeline_(std::move(pipeline)) {}
@@ -193,7 +223,7 @@ Result<ArrayReader> ArrayReader::open(const icechunk::ReadSession& session, std:
       codecs::CodecPipeline::create(registry, metadata.codecs, layout);
   if (!pipeline.ok())
     return std::move(pipeline).error().add_context(fmt::format("array {}", node->path));
-  return ArrayReader(session, node->path, std::move(metadata),
+  return ArrayReader(session, registry, node->path, std::move(metadata),
                      std::make_shared<const codecs::CodecPipeline>(std::move(pipeline).value()));
 }
 
@@ -245,8 +275,39 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
     unit_shape.assign(sharding->inner_chunk_shape().begin(), sharding->inner_chunk_shape().end());
   const std::uint64_t unit_bytes = product(unit_shape) * element_size;
 
+  const bool rectilinear = metadata_.rectilinear();  // never sharded (ArrayMetadata::parse)
   std::vector<std::vector<UnitPieces>> plans(rank);
-  for (std::size_t d = 0; d < rank; ++d) plans[d] = plan_dimension(selection[d], unit_shape[d]);
+  for (std::size_t d = 0; d < rank; ++d) {
+    plans[d] = rectilinear ? plan_rectilinear_dimension(selection[d], metadata_, d)
+                           : plan_dimension(selection[d], unit_shape[d]);
+  }
+  // Rectilinear grids: one pipeline per chunk shape met, built on this thread before decoding.
+  std::map<std::vector<std::uint64_t>, codecs::CodecPipeline> shape_pipelines;
+  auto pipeline_for = [&](UnitSource& unit) -> Status {
+    if (!rectilinear) {
+      unit.shape = &unit_shape;
+      unit.pipeline = &unit_pipeline;
+      unit.decoded_bytes = unit_bytes;
+      return ok_status();
+    }
+    std::vector<std::uint64_t> shape = metadata_.chunk_shape_at(unit.unit);
+    auto found = shape_pipelines.find(shape);
+    if (found == shape_pipelines.end()) {
+      codecs::ChunkLayout layout{
+          .data_type = metadata_.data_type, .shape = shape, .fill_value = metadata_.fill_value};
+      Result<codecs::CodecPipeline> created =
+          codecs::CodecPipeline::create(*registry_, metadata_.codecs, layout);
+      if (!created.ok()) {
+        return std::move(created).error().add_context(fmt::format(
+            "chunk {} of {} (shape {})", format_index(unit.unit), path_, format_index(shape)));
+      }
+      found = shape_pipelines.emplace(std::move(shape), std::move(created).value()).first;
+    }
+    unit.shape = &found->first;
+    unit.pipeline = &found->second;
+    unit.decoded_bytes = product(found->first) * element_size;
+    return ok_status();
+  };
 
   const io::FetchScheduler default_scheduler;
   const io::FetchScheduler& scheduler = options.scheduler ? *options.scheduler : default_scheduler;
@@ -284,8 +345,8 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
   };
 
   std::size_t slab_begin = 0;
-  // Every byte of a slab is written by some unit before it is handed on, so it is never zero-filled; one buffer
-  // serves every slab.
+  // Every byte of a slab is written by some unit before it is handed on, so it is never
+  // zero-filled; one buffer serves every slab.
   std::unique_ptr<std::uint8_t[]> slab_buffer;
   std::uint64_t slab_capacity = 0;
   std::span<std::uint8_t> slab;
@@ -339,6 +400,7 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
           unit.unit.push_back(dim_units(d)[counter[d]].unit);
           unit.pieces.push_back(&dim_units(d)[counter[d]].pieces);
         }
+        FLOE_RETURN_IF_ERROR(pipeline_for(unit));
         units.push_back(std::move(unit));
         std::size_t d = rank;
         while (d-- > 0) {
@@ -543,15 +605,16 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
       std::vector<std::optional<Error>> errors(last - first);
       auto decode_one = [&](std::size_t k) {
         UnitSource& unit = units[first + k];
+        // fill_unit holds chunk_shape's elements, at least as many as any unit.
         if (stored[k] == nullptr) {
-          copy_pieces(fill_unit.data(), unit_shape, slab.data(), slab_shape, unit.pieces,
+          copy_pieces(fill_unit.data(), *unit.shape, slab.data(), slab_shape, unit.pieces,
                       element_size);
           return;
         }
         thread_local std::vector<std::uint8_t> scratch;
-        scratch.resize(unit_bytes);
+        scratch.resize(unit.decoded_bytes);
         const Bytes& bytes = *stored[k];
-        Status status = unit_pipeline.decode(
+        Status status = unit.pipeline->decode(
             {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, scratch);
         if (!status.ok()) {
           std::string where =
@@ -559,13 +622,14 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
               : unit.virtual_source
                   ? fmt::format("{} [{}, +{})", unit.virtual_source->url, unit.offset, unit.length)
                   : fmt::format("chunk object {} [{}, +{})",
-                                requests[unit.request].store->url_for(requests[unit.request].key), unit.offset,
-                                unit.length);
+                                requests[unit.request].store->url_for(requests[unit.request].key),
+                                unit.offset, unit.length);
           errors[k] = std::move(status).error().add_context(fmt::format(
               "decoding chunk {} of {} from {}", format_index(unit.unit), path_, where));
           return;
         }
-        copy_pieces(scratch.data(), unit_shape, slab.data(), slab_shape, unit.pieces, element_size);
+        copy_pieces(scratch.data(), *unit.shape, slab.data(), slab_shape, unit.pieces,
+                    element_size);
       };
       if (options.pool && last - first > 1) {
         options.pool->parallel_for(last - first, decode_one);
@@ -579,7 +643,7 @@ Status ArrayReader::read(const std::vector<DimSelection>& selection, const Block
             ++stats->missing_chunks;
           else
             stats->bytes_stored += stored[k]->size();
-          if (stored[k] != nullptr) stats->bytes_decoded += unit_bytes;
+          if (stored[k] != nullptr) stats->bytes_decoded += units[first + k].decoded_bytes;
         }
         if (errors[k]) {
           if (next.valid()) next.wait();

@@ -49,11 +49,14 @@ using BlockConsumer =
 class ArrayReader {
  public:
   // Parses the array's zarr.json and builds its codec pipeline. Errors name the array path.
+  // `session` and `registry` must outlive the reader (arrays with a rectilinear chunk grid build a
+  // pipeline per chunk shape as they read).
   static Result<ArrayReader> open(const icechunk::ReadSession& session, std::string_view path,
                                   const codecs::CodecRegistry& registry);
 
   const std::string& path() const { return path_; }
   const zarr::ArrayMetadata& metadata() const { return metadata_; }
+  // The pipeline of chunks of metadata().chunk_shape (for a rectilinear grid, the largest edges).
   const codecs::CodecPipeline& pipeline() const { return *pipeline_; }
 
   // The whole array along each dimension.
@@ -70,10 +73,12 @@ class ArrayReader {
                                                      ReadStats* stats = nullptr) const;
 
  private:
-  ArrayReader(const icechunk::ReadSession& session, std::string path, zarr::ArrayMetadata metadata,
+  ArrayReader(const icechunk::ReadSession& session, const codecs::CodecRegistry& registry,
+              std::string path, zarr::ArrayMetadata metadata,
               std::shared_ptr<const codecs::CodecPipeline> pipeline);
 
   const icechunk::ReadSession* session_;
+  const codecs::CodecRegistry* registry_;
   std::string path_;
   zarr::ArrayMetadata metadata_;
   std::shared_ptr<const codecs::CodecPipeline> pipeline_;
