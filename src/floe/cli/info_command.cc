@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <set>
@@ -54,6 +55,48 @@ std::optional<std::pair<std::string, std::string>> first_and_last(
   return std::make_pair(text((*numbers)[0]), text((*numbers)[1]));
 }
 
+// "(2, 3)" for a regular grid. A rectilinear grid lists each axis' edges, axes apart by " | ":
+// "(3,3,4 | 4 | 5,2)"; a regular axis is its step; beyond 8 edges a run of equal edges is "10x3",
+// and beyond 6 runs the axis shows its first and last runs and its count of chunks.
+std::string chunks_text(const zarr::ArrayMetadata& metadata) {
+  if (!metadata.rectilinear()) return fmt::format("({})", fmt::join(metadata.chunk_shape, ", "));
+  constexpr std::size_t kEdgesShown = 8, kRunsShown = 6;
+  std::vector<std::string> axes;
+  for (std::size_t axis = 0; axis < metadata.shape.size(); ++axis) {
+    const std::vector<std::uint64_t>& edges = metadata.chunk_edges[axis];
+    if (edges.empty()) {
+      axes.push_back("0 chunks");
+      continue;
+    }
+    const bool equal = std::all_of(edges.begin(), edges.end(),
+                                   [&](std::uint64_t edge) { return edge == edges[0]; });
+    if (equal && metadata.shape[axis] > edges[0] * (edges.size() - 1)) {  // the bare step's edges
+      axes.push_back(fmt::format("{}", edges[0]));
+      continue;
+    }
+    if (edges.size() <= kEdgesShown) {
+      axes.push_back(fmt::format("{}", fmt::join(edges, ",")));
+      continue;
+    }
+    std::vector<std::string> runs;
+    for (std::size_t i = 0; i < edges.size();) {
+      std::size_t j = i;
+      while (j < edges.size() && edges[j] == edges[i]) ++j;
+      runs.push_back(j - i == 1 ? fmt::format("{}", edges[i])
+                                : fmt::format("{}x{}", edges[i], j - i));
+      i = j;
+    }
+    if (runs.size() <= kRunsShown) {
+      axes.push_back(fmt::format("{}", fmt::join(runs, ",")));
+    } else {
+      axes.push_back(fmt::format("{},...,{} ({} chunks)",
+                                 fmt::join(runs.begin(), runs.begin() + kRunsShown / 2, ","),
+                                 fmt::join(runs.end() - 2, runs.end(), ","), edges.size()));
+    }
+  }
+  return fmt::format("({})", fmt::join(axes, " | "));
+}
+
 std::string attribute_text(const Json& value) {
   return value.is_string() ? value.get<std::string>()
                            : value.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -65,9 +108,12 @@ Json variable_json(const read::VariableInfo& info, const codecs::CodecRegistry& 
            {"shape", info.metadata.shape},
            {"dtype", info.metadata.data_type.name()},
            {"chunks", info.metadata.chunk_shape},
+           {"chunk_grid", info.metadata.rectilinear() ? "rectilinear" : "regular"},
            {"codecs", info.metadata.codecs},
            {"fill_value", info.metadata.fill_value_json},
            {"attributes", info.metadata.attributes}};
+  // A rectilinear grid's "chunks" are its largest edges; "chunk_edges" every chunk's, per axis.
+  if (info.metadata.rectilinear()) out["chunk_edges"] = info.metadata.chunk_edges;
   codecs::ChunkLayout layout{info.metadata.data_type, info.metadata.chunk_shape,
                              info.metadata.fill_value};
   auto pipeline = codecs::CodecPipeline::create(registry, info.metadata.codecs, layout);
@@ -137,7 +183,7 @@ Status run_info(const GlobalOptions& global, const InfoArguments& arguments) {
       line += info->metadata.shape[0] == 1 ? ends->first
                                            : fmt::format("{} ... {}", ends->first, ends->second);
     else
-      line += fmt::format("chunks=({}) {}", fmt::join(info->metadata.chunk_shape, ", "),
+      line += fmt::format("chunks={} {}", chunks_text(info->metadata),
                           described["codecs_summary"].get<std::string>());
     if (!is_coordinate || node->kind == icechunk::NodeKind::kArray) {
       for (const auto& [key, value] : info->metadata.attributes.items()) {
