@@ -7,32 +7,24 @@
 #include <fmt/format.h>
 
 #include "floe/icechunk/json_values.h"
+#include "floe/zarr/array_metadata.h"
 
 namespace floe::icechunk {
 namespace {
 
-// Chunk counts along one dimension of a rectilinear grid: a list of sizes where [size, count] repeats.
-Result<std::uint32_t> rectilinear_count(const Json& sizes, std::uint64_t length, std::string_view path) {
-  if (sizes.is_number_unsigned()) {
-    std::uint64_t size = sizes.get<std::uint64_t>();
-    if (size == 0) return make_error(ErrorCode::kInvalidArgument, "{}: chunk size 0 in chunk_shapes", path);
-    return static_cast<std::uint32_t>((length + size - 1) / size);
+// Chunk count along one dimension of a rectilinear grid: every chunk chunk_shapes declares, trailing
+// ones past the array's end included, as icechunk-python 2.3 counts them (a zarr-python array shrunk
+// from 12 to 6 elements with chunk_shapes [[4, 3]] keeps num_chunks 3).
+Result<std::uint32_t> rectilinear_count(const Json& sizes, std::uint64_t length, size_t dim,
+                                        std::string_view path) {
+  FLOE_ASSIGN_OR_RETURN(zarr::RectilinearAxis axis,
+                        zarr::parse_rectilinear_axis(sizes, length, dim, path,
+                                                     zarr::EdgeExpansion::kCountOnly));
+  if (axis.declared_chunks > std::numeric_limits<std::uint32_t>::max()) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: more than 2^32 chunks along dimension {}",
+                      path, dim);
   }
-  if (!sizes.is_array()) return make_error(ErrorCode::kInvalidArgument, "{}: chunk_shapes entry is not a list", path);
-  std::uint64_t count = 0;
-  for (const Json& entry : sizes) {
-    if (entry.is_array() && entry.size() == 2 && entry[1].is_number_unsigned()) {
-      count += entry[1].get<std::uint64_t>();
-    } else if (entry.is_number_unsigned()) {
-      ++count;
-    } else {
-      return make_error(ErrorCode::kInvalidArgument, "{}: unreadable chunk_shapes entry {}", path, entry.dump());
-    }
-  }
-  if (count > std::numeric_limits<std::uint32_t>::max()) {
-    return make_error(ErrorCode::kInvalidArgument, "{}: more than 2^32 chunks along one dimension", path);
-  }
-  return static_cast<std::uint32_t>(count);
+  return static_cast<std::uint32_t>(axis.declared_chunks);
 }
 
 }  // namespace
@@ -81,7 +73,8 @@ Result<ArrayGeometry> array_geometry_from_zarr_json(std::string_view zarr_json, 
       }
       dimension.num_chunks = static_cast<std::uint32_t>(count);
     } else {
-      FLOE_ASSIGN_OR_RETURN(dimension.num_chunks, rectilinear_count(sizes, dimension.array_length, path));
+      FLOE_ASSIGN_OR_RETURN(dimension.num_chunks,
+                            rectilinear_count(sizes, dimension.array_length, dim, path));
     }
     geometry.shape.push_back(dimension);
   }

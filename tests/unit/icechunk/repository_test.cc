@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "floe/icechunk/change_set.h"
 #include "floe/icechunk/repository.h"
 #include "floe/icechunk/session.h"
 #include "floe/io/local_store.h"
@@ -295,6 +296,36 @@ TEST_F(RepositoryTest, DeletingNodesAndOpeningMissingRepositories) {
   ASSERT_TRUE(diff.ok());
   EXPECT_EQ(diff->deleted_groups, std::vector<std::string>{"/g"});
   EXPECT_EQ(diff->deleted_arrays, std::vector<std::string>{"/g/a"});
+}
+
+// Rectilinear grids (zarr-extensions): icechunk-python 2.3 stores num_chunks [3] for a zarr-python
+// array created with chunks [[4, 4, 4]] and resized from 12 to 6 (chunk_shapes [[[4, 3]]]): every
+// declared chunk counts, the one wholly past the end too.
+TEST(ArrayGeometry, RectilinearGridsCountEveryDeclaredChunk) {
+  auto geometry_of = [](std::string_view shape, std::string_view chunk_shapes) {
+    return array_geometry_from_zarr_json(
+        fmt::format(R"({{"zarr_format": 3, "node_type": "array", "shape": {}, "chunk_grid":
+            {{"name": "rectilinear", "configuration": {{"kind": "inline", "chunk_shapes": {}}}}}}})",
+                    shape, chunk_shapes),
+        "/r");
+  };
+  auto shrunk = geometry_of("[6]", "[[[4, 3]]]");
+  ASSERT_TRUE(shrunk.ok()) << shrunk.error().to_string();
+  ASSERT_EQ(shrunk->shape.size(), 1u);
+  EXPECT_EQ(shrunk->shape[0].num_chunks, 3u);
+  EXPECT_EQ(shrunk->shape[0].array_length, 6u);
+  auto mixed = geometry_of("[120, 10, 7]", "[[31, 28, 31, 30], 4, [[1, 2], 5]]");
+  ASSERT_TRUE(mixed.ok()) << mixed.error().to_string();
+  EXPECT_EQ(mixed->shape[0].num_chunks, 4u);
+  EXPECT_EQ(mixed->shape[1].num_chunks, 3u);
+  EXPECT_EQ(mixed->shape[2].num_chunks, 3u);
+  // The same rules as zarr::ArrayMetadata::parse: edges short of the shape and zero runs refused.
+  EXPECT_EQ(geometry_of("[10]", "[[3, 3]]").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(geometry_of("[10]", "[[[5, 0], 10]]").error().code(), ErrorCode::kInvalidArgument);
+  // Counting never expands the edges: 2^31 chunks of one element are counted, not listed.
+  auto many = geometry_of("[2147483648]", "[1]");
+  ASSERT_TRUE(many.ok()) << many.error().to_string();
+  EXPECT_EQ(many->shape[0].num_chunks, 2147483648u);
 }
 
 }  // namespace
