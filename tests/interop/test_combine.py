@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import icechunk as ic
@@ -258,3 +259,63 @@ def test_mismatched_packing_is_refused(floe_bin, tmp_path):
     message = proc.stderr.decode()
     assert proc.returncode != 0
     assert f"file://{a} and file://{b} differ in variable /tas: attribute scale_factor 0.01 vs 0.02" in message, message
+
+
+def batch_files_of(repo: Path) -> list[list[str]]:
+    """The files each commit on main recorded as its batch, oldest first."""
+    repository = ic.Repository.open(ic.local_filesystem_storage(str(repo)))
+    batches = [snapshot.metadata.get("floe_batch_files") for snapshot in repository.ancestry(branch="main")]
+    return [batch for batch in reversed(batches) if batch]
+
+
+def test_batch_files_resume_after_a_killed_run(floe_bin, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    expected = [write_month(data / f"m{i:03d}.nc", 3, 3 * i, chunk=3, zlib=True, seed=i) for i in range(40)]
+    repo = tmp_path / "repo"
+    args = [floe_bin, "--quiet", "virtualize", f"{data}/m*.nc", "--repo", str(repo), "--concat-dim", "time",
+            "--batch-files", "1"]
+    # Killed (SIGKILL, no chance to clean up) once a few batches are committed: mid-batch, mid-write or mid-commit.
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        snapshots = repo / "snapshots"
+        if snapshots.is_dir() and len(list(snapshots.iterdir())) >= 4:
+            break
+        time.sleep(0.002)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert proc.returncode == -9, f"the run ended by itself ({proc.returncode}) before it could be killed"
+    committed_before = batch_files_of(repo)
+    assert 0 < len(committed_before) < 40, len(committed_before)
+    # The rerun continues after the last commit, skipping what is committed.
+    rerun = subprocess.run([*args[:2], "--json", *args[2:]], capture_output=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr.decode()
+    summary = json.loads(rerun.stdout)
+    skipped = sum(len(batch) for batch in committed_before)
+    assert summary["skipped_files"] == skipped and summary["files"] == 40 - skipped, summary
+    # Nothing lost, nothing twice: every file in exactly one commit, in order, and the data whole.
+    batches = batch_files_of(repo)
+    recorded = [name for batch in batches for name in batch]
+    assert recorded == [f"file://{data}/m{i:03d}.nc" for i in range(40)], recorded
+    ds = open_dataset(repo, data)
+    np.testing.assert_array_equal(ds["tas"].values, np.concatenate(expected))
+    np.testing.assert_array_equal(ds["time"].values[[0, -1]],
+                                  np.array(["2000-01-01", "2000-04-29"], dtype="datetime64[ns]"))
+    # A third run has nothing to do.
+    again = subprocess.run([*args[:2], "--json", *args[2:]], capture_output=True, timeout=120)
+    assert again.returncode == 0 and json.loads(again.stdout)["files"] == 0, again.stderr.decode()
+
+
+def test_batch_files_of_a_nested_grid_commit_whole_slabs(floe_bin, tmp_path):
+    expected = np.zeros((4, 3, 4, 3), "f4")  # the files' order of dimensions: member, polygon, time, x
+    for p, polygon in enumerate([100, 200, 300]):
+        for m, member in enumerate([1, 2, 3, 4]):
+            expected[m, p] = write_cell(tmp_path / f"cell_{polygon}_{member}.nc", member, polygon, seed=p * 4 + m)[0, 0]
+    run(floe_bin, ["virtualize", f"{tmp_path}/cell_*.nc", "--repo", str(tmp_path / "repo"), "--nested",
+                   "polygon,member", "--batch-files", "3"])
+    batches = batch_files_of(tmp_path / "repo")
+    assert [len(batch) for batch in batches] == [4, 4, 4], batches  # 3 files extended to the polygon's 4
+    ds = open_dataset(tmp_path / "repo", tmp_path)
+    assert ds["alk"].dims == ("member", "polygon", "time", "x")
+    np.testing.assert_array_equal(ds["alk"].values, expected)

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "floe/cli/global_options.h"
 #include "floe/cli/repo_command.h"
@@ -269,195 +270,350 @@ Result<virt::VirtualDataset> parse_file(io::BlockCache& cache, SourceFile& file,
   return dataset;
 }
 
-Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& arguments) {
-  const auto started = std::chrono::steady_clock::now();
-  std::shared_ptr<io::StoreRegistry> registry = make_registry(global);
-  FLOE_ASSIGN_OR_RETURN(formats::Format format, formats::parse_format(arguments.format));
-  FLOE_ASSIGN_OR_RETURN(std::vector<SourceFile> files, expand_sources(*registry, arguments.sources));
-  // GRIB: sidecars matched by a glob are read with their GRIB file, not as sources; messages are hopped through in
-  // 16 KiB blocks (a message's header fits one).
-  const bool grib = format == formats::Format::kGrib2;
-  if (grib) std::erase_if(files, [](const SourceFile& file) { return formats::is_grib_sidecar(file.key); });
-  if (files.empty()) return make_error(ErrorCode::kInvalidArgument, "no sources given");
-  const uint64_t block_size = grib ? std::min<uint64_t>(arguments.metadata_block_size, 16 * 1024)
-                                   : arguments.metadata_block_size;
+// One `floe virtualize` run: the sources, the caches and pool they are read through, and the repository.
+class VirtualizeJob {
+ public:
+  VirtualizeJob(const GlobalOptions& global, const VirtualizeArguments& arguments)
+      : global_(global), arguments_(arguments), registry_(make_registry(global)) {}
 
-  io::FetchScheduler scheduler;
-  io::BlockCache cache(scheduler, {.block_size = block_size, .budget_bytes = 256ull << 20});
-  for (const SourceFile& file : files) {
-    if (file.listed) cache.set_object_meta(file.store.get(), file.key, file.meta);
+  Status run() {
+    FLOE_ASSIGN_OR_RETURN(format_, formats::parse_format(arguments_.format));
+    FLOE_ASSIGN_OR_RETURN(files_, expand_sources(*registry_, arguments_.sources));
+    // GRIB: sidecars matched by a glob are read with their GRIB file, not as sources; messages are hopped through
+    // in 16 KiB blocks (a message's header fits one).
+    grib_ = format_ == formats::Format::kGrib2;
+    if (grib_) std::erase_if(files_, [](const SourceFile& file) { return formats::is_grib_sidecar(file.key); });
+    if (files_.empty()) return make_error(ErrorCode::kInvalidArgument, "no sources given");
+    const uint64_t block_size = grib_ ? std::min<uint64_t>(arguments_.metadata_block_size, 16 * 1024)
+                                      : arguments_.metadata_block_size;
+    cache_ = std::make_unique<io::BlockCache>(scheduler_, io::BlockCacheOptions{.block_size = block_size,
+                                                                                .budget_bytes = 256ull << 20});
+    for (const SourceFile& file : files_) {
+      if (file.listed) cache_->set_object_meta(file.store.get(), file.key, file.meta);
+    }
+    FLOE_ASSIGN_OR_RETURN(combine_options_, combine_options_for(arguments_));
+    pool_ = std::make_unique<ThreadPool>(arguments_.jobs ? arguments_.jobs : std::min<size_t>(files_.size(), 16));
+    if (arguments_.batch_files > 0) {
+      if (grib_) return make_error(ErrorCode::kInvalidArgument, "--batch-files is for NetCDF / HDF5 sources");
+      return run_batches();
+    }
+    ProgressReporter progress("virtualize", files_.size(), progress_mode());
+    FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset dataset, build(0, files_.size(), progress));
+    progress.finish();
+    FLOE_RETURN_IF_ERROR(open_repository_for(files_));
+    if (!arguments_.tag.empty() && repository_->tag_target(arguments_.tag).ok()) {
+      return make_error(ErrorCode::kConflict, "tag {} already exists in {}; nothing was written (tags are immutable)",
+                        arguments_.tag, repository_->url());
+    }
+    FLOE_ASSIGN_OR_RETURN(Committed committed,
+                          commit(std::move(dataset), 0, files_.size(), arguments_.append_dim, arguments_.message, {}));
+    if (!arguments_.tag.empty()) {
+      Status tagged = repository_->create_tag(arguments_.tag, committed.snapshot);
+      if (!tagged.ok()) {
+        return std::move(tagged).error().add_context(
+            fmt::format("snapshot {} is committed to branch {} but could not be tagged",
+                        icechunk::to_string(committed.snapshot), arguments_.branch));
+      }
+    }
+    report(committed, files_.size(), 0);
+    return ok_status();
   }
 
-  // Parse every file (metadata only, small arrays loaded), a bounded window at a time, and fold each into the
-  // combination in order: memory holds references, not files.
-  const virt::ParseOptions parse_options{.max_chunk_bytes = arguments.max_chunk_bytes};
-  FLOE_ASSIGN_OR_RETURN(virt::CombineOptions combine_options, combine_options_for(arguments));
-  std::optional<virt::Combiner> combiner;
-  virt::VirtualDataset dataset;
-  virt::CombineReport combine_report;
-  std::vector<std::string> warnings;
-  {
-    ProgressReporter progress("virtualize", files.size(),
-                              global.quiet || global.json ? ProgressReporter::Mode::kNever
-                                                          : ProgressReporter::Mode::kAuto);
-    const size_t jobs = arguments.jobs ? arguments.jobs : std::min<size_t>(files.size(), 16);
-    ThreadPool pool(jobs);
-    const size_t window = grib ? files.size() : std::max<size_t>(64, jobs * 16);
+ private:
+  struct Committed {
+    icechunk::Id12 snapshot{};
+    virt::WriteSummary written;
+    std::optional<virt::AppendPlan> append;
+    std::string append_dim;
+  };
+
+  ProgressReporter::Mode progress_mode() const {
+    return global_.quiet || global_.json ? ProgressReporter::Mode::kNever : ProgressReporter::Mode::kAuto;
+  }
+
+  // The dataset of files [begin, end): parsed a bounded window at a time (metadata only, small arrays loaded) and
+  // folded into the combination in order, so memory holds references, not files. GRIB files make one datacube.
+  Result<virt::VirtualDataset> build(size_t begin, size_t end, ProgressReporter& progress) {
+    const virt::ParseOptions parse_options{.max_chunk_bytes = arguments_.max_chunk_bytes};
+    const size_t window = grib_ ? end - begin : std::max<size_t>(64, pool_->size() * 16);
+    std::optional<virt::Combiner> combiner;
     std::vector<std::optional<Result<virt::VirtualDataset>>> parsed;
-    for (size_t start = 0; start < files.size(); start += window) {
-      const size_t count = std::min(window, files.size() - start);
+    for (size_t start = begin; start < end; start += window) {
+      const size_t count = std::min(window, end - start);
       parsed.assign(count, std::nullopt);
-      pool.parallel_for(count, [&](size_t k) {
-        parsed[k] = parse_file(cache, files[start + k], format, parse_options, arguments);
+      pool_->parallel_for(count, [&](size_t k) {
+        parsed[k] = parse_file(*cache_, files_[start + k], format_, parse_options, arguments_);
         progress.advance();
       });
-      if (grib) break;
       for (size_t k = 0; k < count; ++k) {
         if (!parsed[k]->ok()) return std::move(*parsed[k]).error();
+      }
+      if (grib_) break;
+      for (size_t k = 0; k < count; ++k) {
         virt::VirtualDataset file = std::move(*parsed[k]).value();
-        for (std::string& warning : file.warnings) warnings.push_back(std::move(warning));
-        file.warnings.clear();
+        take_warnings(file);
         if (!combiner) {
           // Several files and no say in how: along the first file's one unlimited dimension.
-          if (files.size() > 1 && combine_options.dims.empty() && combine_options.stack_dim.empty() &&
+          if (files_.size() > 1 && combine_options_.dims.empty() && combine_options_.stack_dim.empty() &&
               file.unlimited_dims.size() == 1) {
-            combine_options.dims = file.unlimited_dims;
+            combine_options_.dims = file.unlimited_dims;
           }
-          combiner.emplace(combine_options);
+          combiner.emplace(combine_options_);
         }
         FLOE_RETURN_IF_ERROR(combiner->add(std::move(file)));
       }
     }
-    progress.finish();
-    if (grib) {
+    virt::VirtualDataset dataset;
+    if (grib_) {
       std::vector<formats::Source> sources;
-      for (size_t i = 0; i < files.size(); ++i) {
-        if (!parsed[i]->ok()) return std::move(*parsed[i]).error();
-        sources.push_back({files[i].store.get(), files[i].key, files[i].location, files[i].neighbours.get()});
+      for (size_t i = begin; i < end; ++i) {
+        sources.push_back({files_[i].store.get(), files_[i].key, files_[i].location, files_[i].neighbours.get()});
       }
-      FLOE_ASSIGN_OR_RETURN(dataset, formats::open_grib_collection(cache, sources, arguments.layout, arguments.index));
-      for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
-      dataset.warnings.clear();
+      FLOE_ASSIGN_OR_RETURN(dataset,
+                            formats::open_grib_collection(*cache_, sources, arguments_.layout, arguments_.index));
       FLOE_RETURN_IF_ERROR(
-          virt::apply_variable_policy(dataset, split_names(arguments.loadable), split_names(arguments.drop)));
+          virt::apply_variable_policy(dataset, split_names(arguments_.loadable), split_names(arguments_.drop)));
     } else {
-      FLOE_ASSIGN_OR_RETURN(dataset, combiner->finish(&combine_report));
-      for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
-      dataset.warnings.clear();
+      FLOE_ASSIGN_OR_RETURN(dataset, combiner->finish(&combine_report_));
     }
+    take_warnings(dataset);
+    return dataset;
+  }
+
+  void take_warnings(virt::VirtualDataset& dataset) {
+    for (std::string& warning : dataset.warnings) warnings_.push_back(std::move(warning));
+    dataset.warnings.clear();
   }
 
   // The repository: opened, or created with the containers; existing ones gain missing containers.
-  FLOE_ASSIGN_OR_RETURN(std::vector<icechunk::VirtualChunkContainer> containers,
-                        containers_for(arguments, global, files));
-  std::shared_ptr<icechunk::Repository> repository;
-  auto opened = open_repository(registry, arguments.repo);
-  if (opened.ok()) {
-    repository = std::move(opened).value();
-    FLOE_RETURN_IF_ERROR(repository->add_containers(containers));
-  } else if (opened.error().code() == ErrorCode::kNotFound) {
+  Status open_repository_for(const std::vector<SourceFile>& files) {
+    FLOE_ASSIGN_OR_RETURN(std::vector<icechunk::VirtualChunkContainer> containers,
+                          containers_for(arguments_, global_, files));
+    auto opened = open_repository(registry_, arguments_.repo);
+    if (opened.ok()) {
+      repository_ = std::move(opened).value();
+      return repository_->add_containers(containers);
+    }
+    if (opened.error().code() != ErrorCode::kNotFound) return std::move(opened).error();
     icechunk::CreateOptions options;
     options.containers = containers;
-    FLOE_ASSIGN_OR_RETURN(repository, create_repository(registry, arguments.repo, options));
-  } else {
-    return std::move(opened).error();
-  }
-
-  if (!arguments.tag.empty() && repository->tag_target(arguments.tag).ok()) {
-    return make_error(ErrorCode::kConflict, "tag {} already exists in {}; nothing was written (tags are immutable)",
-                      arguments.tag, repository->url());
-  }
-  FLOE_ASSIGN_OR_RETURN(auto session, repository->write_session(arguments.branch));
-  std::optional<virt::AppendPlan> append;
-  if (!arguments.append_dim.empty()) {
-    FLOE_ASSIGN_OR_RETURN(auto committed, repository->read_session(session->base_snapshot()));
-    virt::AppendOptions options{.dim = arguments.append_dim};
-    // A forecast run may have more steps, members or levels than the runs before it.
-    if (grib) options.extendable_dims = {"step", "member", "level"};
-    FLOE_ASSIGN_OR_RETURN(append, virt::plan_append(*committed, arguments.group, std::move(dataset), options));
-    dataset = std::move(append->dataset);
-    for (std::string& warning : dataset.warnings) warnings.push_back(std::move(warning));
-    dataset.warnings.clear();
-    if (grib && !append->first) FLOE_RETURN_IF_ERROR(rebuild_forecast_valid_time(*append, dataset));
-  }
-  virt::WriteContext context{.registry = registry.get(), .scheduler = &scheduler};
-  for (const SourceFile& file : files) {
-    // Local files are pinned by modification time: readers of other implementations compute a local file's ETag
-    // their own way, while "not modified since" means the same to all of them. The listing gives whole seconds
-    // and icechunk compares against the sub-second mtime, so the pin is the next second.
-    if (file.location.starts_with("file://")) {
-      if (file.meta.last_modified && *file.meta.last_modified > 0) {
-        context.checksums[file.location] =
-            virt::SourceChecksum{.last_modified = static_cast<uint32_t>(*file.meta.last_modified + 1)};
-      }
-    } else if (!file.meta.etag.empty()) {
-      context.checksums[file.location] = virt::SourceChecksum{.etag = file.meta.etag};
-    }
-  }
-  FLOE_ASSIGN_OR_RETURN(virt::WriteSummary written, virt::write_dataset(dataset, *session, context, arguments.group));
-  if (append) FLOE_RETURN_IF_ERROR(virt::apply_resizes(*append, *session));
-  Json sources = Json::array();
-  for (const SourceFile& file : files) sources.push_back(file.location);
-  std::string message = arguments.message;
-  if (message.empty()) {
-    message = fmt::format("virtualize {} file{}", files.size(), files.size() == 1 ? "" : "s");
-    if (append && !append->first) {
-      message = fmt::format("append {} {} ({} file{}) after {}", append->appended_length, arguments.append_dim,
-                            files.size(), files.size() == 1 ? "" : "s", append->committed_length);
-    }
-  }
-  FLOE_ASSIGN_OR_RETURN(icechunk::Id12 snapshot,
-                        session->commit(message, Json{{"floe_sources", files.size() <= 1000 ? sources : Json(files.size())}}));
-  if (!arguments.tag.empty()) {
-    Status tagged = repository->create_tag(arguments.tag, snapshot);
-    if (!tagged.ok()) {
-      return std::move(tagged).error().add_context(
-          fmt::format("snapshot {} is committed to branch {} but could not be tagged", icechunk::to_string(snapshot),
-                      arguments.branch));
-    }
-  }
-
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const io::BlockCacheStats stats = cache.stats();
-  if (global.json) {
-    Json summary{{"repo", repository->url()},
-                 {"branch", arguments.branch},
-                 {"snapshot", icechunk::to_string(snapshot)},
-                 {"files", files.size()},
-                 {"groups", written.groups},
-                 {"arrays", written.arrays},
-                 {"virtual_refs", written.virtual_refs},
-                 {"inline_chunks", written.stored_chunks},
-                 {"stored_bytes", written.stored_bytes},
-                 {"warnings", warnings},
-                 {"tag", arguments.tag.empty() ? Json(nullptr) : Json(arguments.tag)},
-                 {"appended", append && !append->first
-                                  ? Json{{"dim", arguments.append_dim},
-                                         {"committed_length", append->committed_length},
-                                         {"appended_length", append->appended_length},
-                                         {"resized_arrays", append->resized.size()}}
-                                  : Json(nullptr)},
-                 {"requests", {{"metadata_gets", stats.requests},
-                               {"metadata_bytes", stats.bytes_fetched},
-                               {"metadata_rounds", stats.fetch_rounds},
-                               {"heads", stats.heads}}},
-                 {"seconds", seconds}};
-    fmt::print("{}\n", summary.dump(2, ' ', false, Json::error_handler_t::replace));
+    FLOE_ASSIGN_OR_RETURN(repository_, create_repository(registry_, arguments_.repo, options));
     return ok_status();
   }
-  for (const std::string& warning : warnings) fmt::print(stderr, "floe: warning: {}\n", warning);
-  if (!global.quiet && append && !append->first) {
-    fmt::print("appended {} {} after the {} committed; {} arrays only the repository holds grew with it\n",
-               append->appended_length, arguments.append_dim, append->committed_length, append->resized.size());
+
+  // Writes the dataset of files [begin, end) (appended along `append_dim` when given) and commits it.
+  Result<Committed> commit(virt::VirtualDataset dataset, size_t begin, size_t end, const std::string& append_dim,
+                           std::string message, Json metadata) {
+    Committed committed;
+    committed.append_dim = append_dim;
+    FLOE_ASSIGN_OR_RETURN(auto session, repository_->write_session(arguments_.branch));
+    if (!append_dim.empty()) {
+      FLOE_ASSIGN_OR_RETURN(auto base, repository_->read_session(session->base_snapshot()));
+      virt::AppendOptions options{.dim = append_dim};
+      // A forecast run may have more steps, members or levels than the runs before it.
+      if (grib_) options.extendable_dims = {"step", "member", "level"};
+      FLOE_ASSIGN_OR_RETURN(committed.append, virt::plan_append(*base, arguments_.group, std::move(dataset), options));
+      dataset = std::move(committed.append->dataset);
+      take_warnings(dataset);
+      if (grib_ && !committed.append->first) {
+        FLOE_RETURN_IF_ERROR(rebuild_forecast_valid_time(*committed.append, dataset));
+      }
+    }
+    virt::WriteContext context{.registry = registry_.get(), .scheduler = &scheduler_};
+    for (size_t i = begin; i < end; ++i) {
+      const SourceFile& file = files_[i];
+      // Local files are pinned by modification time: readers of other implementations compute a local file's ETag
+      // their own way, while "not modified since" means the same to all of them. The listing gives whole seconds
+      // and icechunk compares against the sub-second mtime, so the pin is the next second.
+      if (file.location.starts_with("file://")) {
+        if (file.meta.last_modified && *file.meta.last_modified > 0) {
+          context.checksums[file.location] =
+              virt::SourceChecksum{.last_modified = static_cast<uint32_t>(*file.meta.last_modified + 1)};
+        }
+      } else if (!file.meta.etag.empty()) {
+        context.checksums[file.location] = virt::SourceChecksum{.etag = file.meta.etag};
+      }
+    }
+    FLOE_ASSIGN_OR_RETURN(committed.written, virt::write_dataset(dataset, *session, context, arguments_.group));
+    if (committed.append) FLOE_RETURN_IF_ERROR(virt::apply_resizes(*committed.append, *session));
+    const size_t count = end - begin;
+    if (message.empty()) {
+      message = fmt::format("virtualize {} file{}", count, count == 1 ? "" : "s");
+      if (committed.append && !committed.append->first) {
+        message = fmt::format("append {} {} ({} file{}) after {}", committed.append->appended_length, append_dim,
+                              count, count == 1 ? "" : "s", committed.append->committed_length);
+      }
+    }
+    if (!metadata.contains("floe_sources")) {
+      Json sources = Json::array();
+      for (size_t i = begin; i < end && count <= 1000; ++i) sources.push_back(files_[i].location);
+      metadata["floe_sources"] = count <= 1000 ? sources : Json(count);
+    }
+    FLOE_ASSIGN_OR_RETURN(committed.snapshot, session->commit(message, metadata));
+    return committed;
   }
-  if (!global.quiet) {
+
+  // The files already committed by earlier --batch-files runs on the branch (their commits' metadata).
+  Result<std::set<std::string>> committed_batch_files() {
+    std::set<std::string> done;
+    auto tip = repository_->branch_tip(arguments_.branch);
+    if (!tip.ok()) return tip.error().code() == ErrorCode::kNotFound ? Result<std::set<std::string>>(done)
+                                                                    : Result<std::set<std::string>>(tip.error());
+    FLOE_ASSIGN_OR_RETURN(std::vector<icechunk::SnapshotSummary> ancestry, repository_->ancestry(*tip));
+    for (const icechunk::SnapshotSummary& snapshot : ancestry) {
+      auto batch = snapshot.metadata.find("floe_batch_files");
+      if (batch == snapshot.metadata.end() || !batch->is_array()) continue;
+      for (const Json& location : *batch) {
+        if (location.is_string()) done.insert(location.get<std::string>());
+      }
+    }
+    return done;
+  }
+
+  // --batch-files N: a commit every N files (extended to the end of the outermost combined dimension's value, so
+  // each batch appends whole slabs), recorded in the commit's metadata; a rerun skips what is committed.
+  Status run_batches() {
+    FLOE_RETURN_IF_ERROR(open_repository_for(files_));
+    FLOE_ASSIGN_OR_RETURN(std::set<std::string> done, committed_batch_files());
+    const size_t before = files_.size();
+    std::erase_if(files_, [&](const SourceFile& file) { return done.count(file.location) > 0; });
+    const size_t skipped = before - files_.size();
+    if (!global_.quiet && !global_.json && skipped > 0 && !files_.empty()) {
+      fmt::print(stderr, "floe: {} of {} files are already committed on {}; continuing with the other {}\n", skipped,
+                 before, arguments_.branch, files_.size());
+    }
+    if (combine_options_.dims.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--batch-files appends each batch along a dimension: give --concat-dim or --nested");
+    }
+    const std::string append_dim = combine_options_.dims.front();
+    // Where file i starts along the append dimension (its first block is cached: parsing it again is cheap).
+    auto leading_value = [&](size_t i) -> Result<std::optional<double>> {
+      FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset file,
+                            parse_file(*cache_, files_[i], format_, {.max_chunk_bytes = arguments_.max_chunk_bytes},
+                                       arguments_));
+      return virt::first_coordinate_value(file, append_dim);
+    };
+    ProgressReporter progress("virtualize", files_.size(), progress_mode());
+    std::optional<Committed> last;
+    size_t batches = 0;
+    for (size_t begin = 0; begin < files_.size();) {
+      size_t end = std::min(begin + arguments_.batch_files, files_.size());
+      // A batch ends where the outermost dimension's value changes: each commit appends whole slabs.
+      if (combine_options_.dims.size() > 1 && end < files_.size()) {
+        FLOE_ASSIGN_OR_RETURN(std::optional<double> last_value, leading_value(end - 1));
+        while (end < files_.size() && last_value) {
+          FLOE_ASSIGN_OR_RETURN(std::optional<double> next_value, leading_value(end));
+          if (next_value != last_value) break;
+          ++end;
+        }
+      }
+      FLOE_ASSIGN_OR_RETURN(virt::VirtualDataset dataset, build(begin, end, progress));
+      Json metadata{{"floe_batch_files", Json::array()}};
+      for (size_t i = begin; i < end; ++i) metadata["floe_batch_files"].push_back(files_[i].location);
+      auto committed = commit(std::move(dataset), begin, end, append_dim, arguments_.message, std::move(metadata));
+      if (!committed.ok()) {
+        return std::move(committed).error().add_context(fmt::format(
+            "batch {} (files {} to {} of {}): --batch-files appends each batch along {}, so the files must be ordered "
+            "along it; {} batches are committed and a rerun continues after them",
+            batches + 1, begin + 1, end, files_.size(), append_dim, batches));
+      }
+      last = std::move(committed).value();
+      ++batches;
+      begin = end;
+    }
+    progress.finish();
+    if (!last) {
+      if (global_.json) {
+        fmt::print("{}\n", Json{{"repo", repository_->url()}, {"files", 0}, {"skipped_files", skipped},
+                                {"batches", 0}}.dump(2));
+      } else if (!global_.quiet) {
+        fmt::print("nothing to do: all {} files are committed on {}\n", skipped, arguments_.branch);
+      }
+      return ok_status();
+    }
+    report(*last, files_.size(), skipped, batches);
+    return ok_status();
+  }
+
+  void report(const Committed& committed, size_t files, size_t skipped, size_t batches = 1) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const io::BlockCacheStats stats = cache_->stats();
+    const std::optional<virt::AppendPlan>& append = committed.append;
+    const bool appended = append && !append->first && arguments_.batch_files == 0;
+    if (global_.json) {
+      Json summary{{"repo", repository_->url()},
+                   {"branch", arguments_.branch},
+                   {"snapshot", icechunk::to_string(committed.snapshot)},
+                   {"files", files},
+                   {"groups", committed.written.groups},
+                   {"arrays", committed.written.arrays},
+                   {"virtual_refs", combine_report_.references ? combine_report_.references
+                                                               : committed.written.virtual_refs},
+                   {"inline_chunks", committed.written.stored_chunks},
+                   {"stored_bytes", committed.written.stored_bytes},
+                   {"manifest_bytes_per_ref",
+                    combine_report_.references
+                        ? static_cast<double>(combine_report_.manifest_bytes) / combine_report_.references
+                        : 0.0},
+                   {"warnings", warnings_},
+                   {"tag", arguments_.tag.empty() ? Json(nullptr) : Json(arguments_.tag)},
+                   {"appended", appended ? Json{{"dim", committed.append_dim},
+                                                {"committed_length", append->committed_length},
+                                                {"appended_length", append->appended_length},
+                                                {"resized_arrays", append->resized.size()}}
+                                         : Json(nullptr)},
+                   {"requests", {{"metadata_gets", stats.requests},
+                                 {"metadata_bytes", stats.bytes_fetched},
+                                 {"metadata_rounds", stats.fetch_rounds},
+                                 {"heads", stats.heads}}},
+                   {"seconds", seconds}};
+      if (arguments_.batch_files > 0) {
+        summary["batches"] = batches;
+        summary["skipped_files"] = skipped;
+      }
+      fmt::print("{}\n", summary.dump(2, ' ', false, Json::error_handler_t::replace));
+      return;
+    }
+    for (const std::string& warning : warnings_) fmt::print(stderr, "floe: warning: {}\n", warning);
+    if (global_.quiet) return;
+    if (appended) {
+      fmt::print("appended {} {} after the {} committed; {} arrays only the repository holds grew with it\n",
+                 append->appended_length, committed.append_dim, append->committed_length, append->resized.size());
+    }
+    if (arguments_.batch_files > 0) {
+      fmt::print("{} file{} in {} batch commits → {} (branch {}, last snapshot {}); {} already committed were "
+                 "skipped; {:.2f} s\n",
+                 files, files == 1 ? "" : "s", batches, repository_->url(), arguments_.branch,
+                 icechunk::to_string(committed.snapshot), skipped, seconds);
+      return;
+    }
     fmt::print("{} file{} → {} (branch {}, snapshot {}): {} arrays, {} virtual refs, {} stored chunks; "
                "{} metadata GETs in {} rounds, {:.2f} s\n",
-               files.size(), files.size() == 1 ? "" : "s", repository->url(), arguments.branch,
-               icechunk::to_string(snapshot), written.arrays, written.virtual_refs, written.stored_chunks,
-               stats.requests, stats.fetch_rounds, seconds);
+               files, files == 1 ? "" : "s", repository_->url(), arguments_.branch,
+               icechunk::to_string(committed.snapshot), committed.written.arrays, committed.written.virtual_refs,
+               committed.written.stored_chunks, stats.requests, stats.fetch_rounds, seconds);
   }
-  return ok_status();
+
+  const GlobalOptions& global_;
+  const VirtualizeArguments& arguments_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::shared_ptr<io::StoreRegistry> registry_;
+  formats::Format format_ = formats::Format::kAuto;
+  bool grib_ = false;
+  std::vector<SourceFile> files_;
+  io::FetchScheduler scheduler_;
+  std::unique_ptr<io::BlockCache> cache_;
+  std::unique_ptr<ThreadPool> pool_;
+  virt::CombineOptions combine_options_;
+  virt::CombineReport combine_report_;
+  std::shared_ptr<icechunk::Repository> repository_;
+  std::vector<std::string> warnings_;
+};
+
+Status run_virtualize(const GlobalOptions& global, const VirtualizeArguments& arguments) {
+  VirtualizeJob job(global, arguments);
+  return job.run();
 }
 
 }  // namespace
@@ -500,6 +656,9 @@ void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<
   command->add_option("--first-read-size", arguments->first_read_bytes,
                       "Bytes read first from each file, with its size and ETag (default 1 MiB, whole blocks)");
   command->add_option("--jobs", arguments->jobs, "Files parsed at once (default min(files, 16))");
+  command->add_option("--batch-files", arguments->batch_files,
+                      "Commit every N files, appending along the outermost combined dimension; a rerun skips the "
+                      "files already committed (recorded in each commit's metadata)");
   command->callback([&global, arguments, &run] {
     run = [&global, arguments] {
       Status status = run_virtualize(global, *arguments);

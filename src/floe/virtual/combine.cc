@@ -204,6 +204,16 @@ VirtualArray* find_scalar(VirtualGroup& root, const std::string& name) {
 
 }  // namespace
 
+std::optional<double> first_coordinate_value(const VirtualDataset& file, const std::string& dim) {
+  for (const VirtualArray& array : file.root.arrays) {
+    if (array.name != dim || array.dims.size() != 1 || array.dims[0] != dim || !array.in_memory)
+      continue;
+    const std::vector<double> values = values_as_doubles(array);
+    if (!values.empty()) return values.front();
+  }
+  return std::nullopt;
+}
+
 struct Combiner::State {
   CombineOptions options;
   std::vector<std::string> dims;  // options.dims, then the stack dimension

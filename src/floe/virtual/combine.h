@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct CombineReport {
   uint64_t manifest_bytes = 0;  // memory of the combined chunk manifests
   std::vector<std::string> warnings;
 };
+
+// The first value of the file's in-memory coordinate of `dim` (where a file starts along it), if it
+// has one.
+std::optional<double> first_coordinate_value(const VirtualDataset& file, const std::string& dim);
 
 class Combiner {
  public:
