@@ -319,3 +319,26 @@ def test_batch_files_of_a_nested_grid_commit_whole_slabs(floe_bin, tmp_path):
     ds = open_dataset(tmp_path / "repo", tmp_path)
     assert ds["alk"].dims == ("member", "polygon", "time", "x")
     np.testing.assert_array_equal(ds["alk"].values, expected)
+
+
+def test_time_bounds_follow_the_harmonized_time(floe_bin, tmp_path):
+    files, expected_bounds = [], []
+    for i, (start, days) in enumerate([("2001-01-01", 31), ("2001-02-01", 28)]):
+        path = tmp_path / f"tas_{i}.nc"
+        hours = i == 1
+        write_month(path, days, 0, chunk=days, zlib=True, units=f"{'hours' if hours else 'days'} since {start}",
+                    seed=i)
+        with netCDF4.Dataset(path, "a") as nc:
+            nc.createDimension("nv", 2)
+            nc["time"].bounds = "time_bnds"
+            step = 24.0 if hours else 1.0
+            nc["time"][:] = np.arange(days) * step
+            bounds = nc.createVariable("time_bnds", "f8", ("time", "nv"))
+            bounds[:] = np.stack([np.arange(days), np.arange(days) + 1], axis=1) * step
+            expected_bounds.append(netCDF4.num2date(bounds[:], nc["time"].units, "standard",
+                                                    only_use_cftime_datetimes=False, only_use_python_datetimes=True))
+        files.append(path)
+    virtualize(floe_bin, files, tmp_path / "repo", "--concat-dim", "time")
+    ds = open_dataset(tmp_path / "repo", tmp_path)
+    np.testing.assert_array_equal(ds["time_bnds"].values,
+                                  np.concatenate(expected_bounds).astype("datetime64[ns]"))

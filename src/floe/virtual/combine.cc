@@ -532,20 +532,54 @@ Result<std::vector<DimensionBlocks>> Combiner::State::place_files(Family& family
     dim_blocks.units = family.files[0].units[d];
     dim_blocks.calendar = family.files[0].calendars[d];
     if (harmonize) {
-      std::vector<FileTimes> times;
-      times.reserve(family.files.size());
-      for (const FileRecord& file : family.files) {
-        times.push_back({file.source, file.units[d], file.calendars[d], file.values[d]});
-      }
       bool integer_storage = false;
       auto coordinate = family.arrays.find("/" + dims[d]);
+      // The coordinate's CF bounds are in its units too: harmonized with it, file by file.
+      ArrayAccumulator* bounds = nullptr;
+      std::optional<zarr::DataType> bounds_type;
       if (coordinate != family.arrays.end()) {
         auto type = data_type_of(*coordinate->second.array);
         integer_storage = type.ok() && type->kind != zarr::TypeKind::kFloat;
+        auto bounds_name = coordinate->second.array->attributes.find("bounds");
+        if (bounds_name != coordinate->second.array->attributes.end() && bounds_name->is_string()) {
+          auto found = family.arrays.find("/" + bounds_name->get<std::string>());
+          if (found != family.arrays.end() && found->second.array->in_memory &&
+              found->second.values.size() == family.files.size()) {
+            auto found_type = data_type_of(*found->second.array);
+            if (found_type.ok() && comparable_type(*found_type)) {
+              bounds = &found->second;
+              bounds_type = *found_type;
+            }
+          }
+        }
+      }
+      std::vector<FileTimes> times;
+      times.reserve(family.files.size());
+      for (size_t f = 0; f < family.files.size(); ++f) {
+        const FileRecord& file = family.files[f];
+        times.push_back({file.source, file.units[d], file.calendars[d], file.values[d]});
+        if (!bounds) continue;
+        const Bytes& raw = bounds->values[f];
+        const auto* data = reinterpret_cast<const uint8_t*>(raw.data());
+        for (size_t i = 0; i < raw.size() / bounds_type->size; ++i) {
+          times.back().values.push_back(
+              element_as_double(data + i * bounds_type->size, *bounds_type));
+        }
       }
       FLOE_ASSIGN_OR_RETURN(HarmonizedTimes harmonized, harmonize_times(times, integer_storage));
-      for (size_t f = 0; f < family.files.size(); ++f)
-        family.files[f].values[d] = std::move(harmonized.values[f]);
+      for (size_t f = 0; f < family.files.size(); ++f) {
+        std::vector<double>& values = harmonized.values[f];
+        const size_t own = family.files[f].values[d].size();
+        if (bounds) {
+          std::vector<uint8_t> raw((values.size() - own) * bounds_type->size);
+          for (size_t i = own; i < values.size(); ++i) {
+            store_double(raw.data() + (i - own) * bounds_type->size, *bounds_type, values[i]);
+          }
+          bounds->values[f] = bytes_of(raw);
+          values.resize(own);
+        }
+        family.files[f].values[d] = std::move(values);
+      }
       dim_blocks.units = harmonized.units;
       dim_blocks.calendar = harmonized.calendar;
     }

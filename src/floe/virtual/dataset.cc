@@ -137,12 +137,18 @@ Status apply_variable_policy(VirtualDataset& dataset, const std::vector<std::str
   std::set<std::string> drop_names(drop.begin(), drop.end());
   std::set<std::string> used;
   std::set<std::string> dropped_paths;
+  // CF bounds variables (a coordinate's "bounds" attribute names them) are small and per file: loaded too.
+  std::set<std::string> bounds;
+  for_each_array(dataset.root, "", [&](VirtualGroup&, VirtualArray& array, const std::string&) {
+    auto named = array.attributes.find("bounds");
+    if (named != array.attributes.end() && named->is_string()) bounds.insert(named->get<std::string>());
+  });
   for_each_array(dataset.root, "", [&](VirtualGroup&, VirtualArray& array, const std::string& path) {
     if (matches(drop_names, array.name, path, used)) {
       dropped_paths.insert(path);
       return;
     }
-    bool by_default = array.shape.empty() || array.dimension_coordinate;
+    bool by_default = array.shape.empty() || array.dimension_coordinate || bounds.count(array.name) > 0;
     // Matched first: naming a coordinate that loads by default anyway is not an unknown name.
     bool named = matches(loadable_names, array.name, path, used);
     array.loadable = array.loadable || by_default || named;

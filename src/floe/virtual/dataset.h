@@ -125,7 +125,7 @@ std::vector<uint64_t> chunk_counts(const VirtualArray& array);
 uint64_t chunk_number(const std::vector<uint64_t>& coords, const std::vector<uint64_t>& counts);
 std::vector<uint64_t> chunk_coordinates(uint64_t number, const std::vector<uint64_t>& counts);
 
-// Marks arrays loadable (1-D dimension coordinates and scalars by default, plus `loadable` names) and removes
+// Marks arrays loadable (1-D dimension coordinates, scalars and CF bounds variables by default, plus `loadable` names) and removes
 // `drop` names. Names are array names or absolute paths ("/grp/var"). Unknown names are an error naming them.
 Status apply_variable_policy(VirtualDataset& dataset, const std::vector<std::string>& loadable,
                              const std::vector<std::string>& drop);

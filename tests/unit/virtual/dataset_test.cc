@@ -75,6 +75,17 @@ TEST(VariablePolicy, DimensionCoordinatesAndScalarsLoadByDefault) {
   EXPECT_TRUE(dataset.root.arrays[2].loadable);
 }
 
+TEST(VariablePolicy, BoundsVariablesLoadByDefault) {
+  VirtualDataset dataset = file_with(4, 1, "file:///d/a.nc");
+  dataset.root.arrays[1].attributes["bounds"] = "x_bnds";
+  VirtualArray bounds = dataset.root.arrays[0];
+  bounds.name = "x_bnds";
+  dataset.root.arrays.push_back(bounds);
+  ASSERT_TRUE(apply_variable_policy(dataset, {}, {}).ok());
+  EXPECT_FALSE(dataset.root.arrays[0].loadable);
+  EXPECT_TRUE(dataset.root.arrays[2].loadable);
+}
+
 TEST(VariablePolicy, LoadableAndDropByNameOrPath) {
   VirtualDataset dataset = file_with(4, 1, "file:///d/a.nc");
   ASSERT_TRUE(apply_variable_policy(dataset, {"/tas"}, {"x"}).ok());
