@@ -224,7 +224,9 @@ Result<ArrayMetadata> parse_document(const Json& document, std::string_view path
 }  // namespace
 
 Result<RectilinearAxis> parse_rectilinear_axis(const Json& entry, std::uint64_t extent,
-                                               std::size_t axis, std::string_view path) {
+                                               std::size_t axis, std::string_view path,
+                                               EdgeExpansion expansion) {
+  const bool expand = expansion == EdgeExpansion::kExpand;
   auto invalid = [&](std::string_view what) {
     return make_error(ErrorCode::kInvalidArgument,
                       "array {}: zarr.json rectilinear chunk_grid chunk_shapes[{}] {} {}", path,
@@ -236,6 +238,7 @@ Result<RectilinearAxis> parse_rectilinear_axis(const Json& entry, std::uint64_t 
     if (step == 0) return invalid("is a zero chunk length");
     out.first_edge = step;
     out.declared_chunks = ceil_divide(extent, step);
+    if (!expand) return out;
     if (out.declared_chunks > kMaxRectilinearEdges) {
       return too_many_edges(path, axis, out.declared_chunks);
     }
@@ -245,7 +248,8 @@ Result<RectilinearAxis> parse_rectilinear_axis(const Json& entry, std::uint64_t 
   if (!entry.is_array() || entry.empty()) {
     return invalid("is neither a positive chunk length nor a non-empty list of chunk lengths");
   }
-  std::uint64_t covered = 0;  // sum of out.edges (saturating)
+  std::uint64_t covered = 0;      // sum of the edges overlapping the extent (saturating)
+  std::uint64_t overlapping = 0;  // their count
   for (const Json& item : entry) {
     std::uint64_t length = 0, count = 1;
     if (item.is_number_unsigned()) {
@@ -264,10 +268,11 @@ Result<RectilinearAxis> parse_rectilinear_axis(const Json& entry, std::uint64_t 
     out.declared_chunks = saturating_add(out.declared_chunks, count);
     if (covered >= extent) continue;  // trailing edges past the extent are allowed and unused
     const std::uint64_t taken = std::min(count, ceil_divide(extent - covered, length));
-    if (out.edges.size() + taken > kMaxRectilinearEdges) {
-      return too_many_edges(path, axis, out.edges.size() + taken);
+    overlapping += taken;
+    if (expand) {
+      if (overlapping > kMaxRectilinearEdges) return too_many_edges(path, axis, overlapping);
+      out.edges.insert(out.edges.end(), taken, length);
     }
-    out.edges.insert(out.edges.end(), taken, length);
     covered = saturating_add(covered, saturating_multiply(taken, length));
   }
   if (covered < extent) {

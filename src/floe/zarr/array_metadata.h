@@ -31,12 +31,18 @@ struct RectilinearAxis {
   std::uint64_t first_edge = 0;
 };
 
+enum class EdgeExpansion {
+  kExpand,     // fill RectilinearAxis::edges (at most kMaxRectilinearEdges)
+  kCountOnly,  // validate and count only: edges stays empty and no edge limit applies
+};
+
 // Parses chunk_shapes[axis] against the axis' extent. kInvalidArgument naming `path`, the axis and
 // the entry for an entry that is not a positive integer or a non-empty list of positive integers
 // and [positive, positive] pairs, or whose explicit edges sum to less than the extent;
-// kUnsupported beyond kMaxRectilinearEdges chunks.
+// kUnsupported beyond kMaxRectilinearEdges chunks when expanding.
 Result<RectilinearAxis> parse_rectilinear_axis(const Json& entry, std::uint64_t extent,
-                                               std::size_t axis, std::string_view path);
+                                               std::size_t axis, std::string_view path,
+                                               EdgeExpansion expansion = EdgeExpansion::kExpand);
 
 // The "chunk_grid" member of zarr.json for chunks with these edges along each axis (edges as in
 // ArrayMetadata::chunk_edges: they cover `shape`). An axis whose edges are all equal and number

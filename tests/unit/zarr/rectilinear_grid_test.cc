@@ -147,6 +147,16 @@ TEST(RectilinearGrid, EdgesPastTheExtentAreDroppedAndTheLastKeepsItsLength) {
   ASSERT_TRUE(axis.ok()) << axis.error().to_string();
   EXPECT_EQ(axis->declared_chunks, 1000000000001u);
   EXPECT_EQ(axis->first_edge, 1u);
+
+  // Counting alone (what icechunk needs) validates the same way and never expands.
+  auto counted = parse_rectilinear_axis(Json::parse("[[1, 1000000000000], 7]"), 1000000000000, 0,
+                                        "group/x", EdgeExpansion::kCountOnly);
+  ASSERT_TRUE(counted.ok()) << counted.error().to_string();
+  EXPECT_TRUE(counted->edges.empty());
+  EXPECT_EQ(counted->declared_chunks, 1000000000001u);
+  EXPECT_FALSE(
+      parse_rectilinear_axis(Json::parse("[[1, 5]]"), 6, 0, "group/x", EdgeExpansion::kCountOnly)
+          .ok());
 }
 
 TEST(RectilinearGrid, AxesOfLengthZeroHaveNoChunks) {
