@@ -267,6 +267,7 @@ Result<virt::VirtualDataset> parse_file(io::BlockCache& cache, SourceFile& file,
     return cache.read_one(file.store.get(), file.key, offset, length);
   };
   FLOE_RETURN_IF_ERROR(virt::load_small_arrays(dataset, read));
+  cache.release(file.store.get(), file.key);  // what is needed is parsed: memory stays flat over many files
   return dataset;
 }
 

@@ -88,6 +88,23 @@ void BlockCache::set_block_size(ObjectStore* store, std::string_view key, uint64
   objects_[ObjectKey{store, std::string(key)}].block_size = block_size;
 }
 
+void BlockCache::release(ObjectStore* store, std::string_view key) {
+  std::lock_guard lock(mutex_);
+  auto object = objects_.find(ObjectKey{store, std::string(key)});
+  if (object == objects_.end()) return;
+  for (auto& [block_size, grid] : object->second.grids) {
+    for (auto& [index, position] : grid) {
+      auto data = data_.find(*position);
+      if (data != data_.end()) {
+        stats_.resident_bytes -= data->second.size();
+        data_.erase(data);
+      }
+      lru_.erase(position);
+    }
+  }
+  object->second.grids.clear();
+}
+
 BlockCacheStats BlockCache::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;

@@ -63,6 +63,9 @@ class BlockCache {
   // cover (the first read of a paged file is not fetched again as part of its first page).
   void set_block_size(ObjectStore* store, std::string_view key, uint64_t block_size);
 
+  // Drops an object's resident blocks (its size and ETag stay known): a file parsed once and not read again.
+  void release(ObjectStore* store, std::string_view key);
+
   BlockCacheStats stats() const;
 
  private:

@@ -176,6 +176,21 @@ TEST_F(FetchTest, BlockCacheFetchesEachBlockOnceInBatchedRounds) {
   EXPECT_GE(cache.stats().hits, 2u);
 }
 
+TEST_F(FetchTest, BlockCacheReleasesAFilesBlocksButKeepsItsSize) {
+  FetchScheduler scheduler;
+  BlockCache cache(scheduler, BlockCacheOptions{4096, 1 << 20});
+  ASSERT_TRUE(cache.read_one(store_.get(), "data.bin", 0, 10000).ok());
+  EXPECT_EQ(cache.stats().resident_bytes, 3u * 4096);
+  cache.release(store_.get(), "data.bin");
+  EXPECT_EQ(cache.stats().resident_bytes, 0u);
+  auto again = cache.read_one(store_.get(), "data.bin", 5000, 10);  // fetched again, no second HEAD
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->view(), expected(5000, 10));
+  EXPECT_EQ(store_->heads, 1);
+  EXPECT_EQ(cache.stats().resident_bytes, 4096u);
+  cache.release(store_.get(), "never-read.bin");  // nothing to drop
+}
+
 TEST_F(FetchTest, BlockCacheEvictsToItsBudgetAndClampsTheLastBlock) {
   FetchScheduler scheduler;
   BlockCache cache(scheduler, BlockCacheOptions{65536, 3 * 65536});
