@@ -5,7 +5,10 @@
 #
 # Build: floe in BUILD_DIR, configured from the release preset (with ccache when there is one) and built with
 # -j2 (BUILD=0 uses what is there). The build is of the working tree; uncommitted changes under src/ are
-# counted in the records (git_dirty_files).
+# counted in the records (git_dirty_files). With FLOE_COMMIT=REV (e.g. HEAD), floe is instead built from that
+# commit alone, in a private copy FLOE_SRC_DIR (built in FLOE_SRC_DIR/BUILD_DIR): the first time
+# `git archive REV` unpacked, later `git diff --binary OLD REV | git apply` (so only changed files are
+# rebuilt); other engineers' uncommitted edits and rebuilds of a shared tree stay out of the measurement.
 # Data (bench/make_combine_files.py, kept in FILES_ROOT/cells-PxIxM; written once, skipped when its marker
 # records the same parameters): P x I x M NetCDF-4 files cell_p..._i..._m....nc, one ensemble cell each
 # (polygon, injection, member = 1 each, time 12, y 8, x 8; alk and dic float32 in one zlib chunk; a scalar
@@ -28,7 +31,8 @@
 #
 # Environment knobs (defaults in brackets):
 #   ROUNDS [3]  TOOLS ["floe virtualizarr"]  GRID [25x20x20]  BIG [0]  BIG_GRID [100x50x20]  BIG_ROUNDS [1]
-#   FILES_ROOT [/tmp/floe-bench-combine]  GEN_JOBS [2] generator processes  BUILD [1]
+#   FILES_ROOT [/tmp/floe-bench-combine]  GEN_JOBS [2] generator processes  BUILD [1]  FLOE_COMMIT []
+#   FLOE_SRC_DIR [FILES_ROOT/floe-src]
 #   FLOE_ARGS [] extra `floe virtualize` options  PEER_ARGS [] extra peer options (--fast-combine,
 #   --max-workers N)  CHECK [1]  CHECK_CELLS [16]  REPO_DIR [the run's scratch dir under TMPDIR]
 #   FLOE_TIMEOUT [1800] and TOOL_TIMEOUT [3600] seconds per run  MAX_WALL [10800] seconds: no new round
@@ -48,6 +52,8 @@ BIG_ROUNDS="${BIG_ROUNDS:-1}"
 FILES_ROOT="${FILES_ROOT:-/tmp/floe-bench-combine}"
 GEN_JOBS="${GEN_JOBS:-2}"
 BUILD="${BUILD:-1}"
+FLOE_COMMIT="${FLOE_COMMIT:-}"
+FLOE_SRC_DIR="${FLOE_SRC_DIR:-$FILES_ROOT/floe-src}"
 FLOE_ARGS="${FLOE_ARGS:-}"
 PEER_ARGS="${PEER_ARGS:-}"
 CHECK="${CHECK:-1}"
@@ -77,13 +83,35 @@ timebin=/usr/bin/time
 export ICECHUNK_LOG="${ICECHUNK_LOG:-error}"  # icechunk-python's Rust warnings would bury the check's output
 
 # ---------------------------------------------------------------- build
+src_dir="$repo"
+git_head="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git_dirty="$(git status --porcelain -- src CMakeLists.txt 2>/dev/null | wc -l)"
+if [ -n "$FLOE_COMMIT" ]; then
+  sha="$(git rev-parse --short "$FLOE_COMMIT^{commit}")" || die "FLOE_COMMIT $FLOE_COMMIT is not a commit"
+  src_dir="$FLOE_SRC_DIR"
+  if [ ! -f "$src_dir/.floe-commit" ]; then
+    log "unpacking floe at $sha into $src_dir"
+    rm -rf -- "$src_dir.tmp$$"
+    mkdir -p "$src_dir.tmp$$" && git archive "$sha" | tar -x -C "$src_dir.tmp$$" && mv "$src_dir.tmp$$" "$src_dir" \
+      && echo "$sha" >"$src_dir/.floe-commit" || die "git archive $sha failed"
+  elif [ "$(cat "$src_dir/.floe-commit")" != "$sha" ]; then
+    old_sha="$(cat "$src_dir/.floe-commit")"
+    log "updating $src_dir from $old_sha to $sha"
+    git diff --binary "$old_sha" "$sha" | (cd "$src_dir" && git apply --whitespace=nowarn) \
+      || die "git diff $old_sha $sha did not apply to $src_dir (remove it to unpack afresh)"
+    echo "$sha" >"$src_dir/.floe-commit"
+  fi
+  git_head="$sha"
+  git_dirty=0
+fi
+case "$build_dir" in /*) ;; *) build_dir="$src_dir/$build_dir" ;; esac
 floe_bin="$build_dir/src/floe/cli/floe"
 if has_tool floe && [ "$BUILD" = 1 ]; then
-  log "building floe in $build_dir (release preset, -j2)"
+  log "building floe ($git_head) in $build_dir (release preset, -j2)"
   launcher=()
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
   build_log="${TMPDIR:-/tmp}/run_combine-build.$$.log"
-  cmake --preset release -B "$build_dir" "${launcher[@]}" >"$build_log" 2>&1 \
+  (cd "$src_dir" && cmake --preset release -B "$build_dir" "${launcher[@]}") >"$build_log" 2>&1 \
     || { tail -n 40 "$build_log" >&2; die "cmake configure failed (log: $build_log)"; }
   cmake --build "$build_dir" --target floe -j2 >>"$build_log" 2>&1 \
     || { tail -n 40 "$build_log" >&2; die "build failed (log: $build_log)"; }
@@ -105,8 +133,6 @@ if has_tool floe; then
   fi
 fi
 [ "${#tools[@]}" -ge 1 ] || die "no tools to run"
-git_head="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-git_dirty="$(git status --porcelain -- src CMakeLists.txt 2>/dev/null | wc -l)"
 [ "$git_dirty" = 0 ] || log "WARNING: $git_dirty uncommitted changes under src/ are in this build"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/floe-bench-combine-run.XXXXXX")"

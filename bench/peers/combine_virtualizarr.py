@@ -9,16 +9,17 @@ the Python stack writes (VirtualiZarr 2.8.0, icechunk-python 2.x):
   vds = open_virtual_mfdataset(urls, registry=ObjectStoreRegistry({"file://": LocalStore()}),
           parser=HDFParser(), combine="nested", concat_dim=["polygon", "injection", "member"],
           parallel=ThreadPoolExecutor(max_workers=N), loadable_variables=[the six coordinate variables,
-          "run_version"], data_vars="minimal")
+          "run_version"], data_vars="minimal", coords="different", compat="no_conflicts", join="outer")
   repo = Repository.create(local_filesystem_storage(NEW_REPO_DIR), config with a VirtualChunkContainer for
           "file://DIR/"); session = repo.writable_session("main")
   vds.vz.to_icechunk(session.store); session.commit(...)
 Why these arguments: the coordinate variables load by default anyway; run_version is listed so that, like
 the coordinates, it is loaded and stored once. With xarray's default data_vars="all" the per-file scalar
 is instead concatenated as a virtual array along all three concat dims (10,000 more refs for 10,000 files,
-and VirtualiZarr 2.8.0 gives it the dims in reverse order, (member, injection, polygon)). Everything else is
-the default, so xarray checks the non-concatenated coordinates (time, y, x) and run_version for conflicts
-(compat="no_conflicts", coords="different", join="outer"), the strictness floe's combine has.
+and VirtualiZarr 2.8.0 gives it the dims in reverse order, (member, injection, polygon)). The rest are
+xarray 2026.9's defaults, given explicitly (xarray warns that compat's default will become "override"): xarray
+checks the non-concatenated coordinates (time, y, x) and run_version for conflicts (compat="no_conflicts",
+coords="different", join="outer"), the strictness floe's combine has.
 --fast-combine adds coords="minimal", compat="override" (no such checks), the usual advice for speed.
 --max-workers: the executor's threads (default: ThreadPoolExecutor's own, min(32, cpus + 4)).
 
@@ -71,8 +72,9 @@ def main(argv=None):
 
     urls = [[[f"file://{files_dir}/cell_p{p:04d}_i{i:03d}_m{m:03d}.nc" for m in range(grid[2])]
              for i in range(grid[1])] for p in range(grid[0])]
-    combine_kwargs = {"loadable_variables": LOADABLE, "data_vars": "minimal"}
-    if a.fast_combine:
+    combine_kwargs = {"loadable_variables": LOADABLE, "data_vars": "minimal", "coords": "different",
+                      "compat": "no_conflicts", "join": "outer"}  # xarray 2026.9's defaults, spelled out: they are
+    if a.fast_combine:                                            # to change, with a FutureWarning meanwhile
         combine_kwargs.update(coords="minimal", compat="override")
     executor = ThreadPoolExecutor(max_workers=a.max_workers)
     registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
