@@ -57,24 +57,35 @@ struct PackedRef {
 };
 static_assert(sizeof(PackedRef) == 24);
 
-// An append-only sequence of packed refs in fixed blocks: growing never copies, so 10^7 refs cost
-// 24 bytes each at every moment (a doubling vector would briefly hold 1.5–2× that).
+// An append-only sequence of packed refs: the first block grows by doubling (most arrays hold a few refs, and a
+// dataset of many small arrays must not pay a whole block each), later ones are fixed blocks, so growing never
+// copies more than one block and 10^7 refs cost 24 bytes each.
 class PackedRefSequence {
  public:
   static constexpr size_t kBlockBits = 16;
   static constexpr size_t kBlockSize = size_t{1} << kBlockBits;
 
   void push_back(const PackedRef& ref) {
-    if (size_ == blocks_.size() * kBlockSize) blocks_.push_back(std::make_unique<PackedRef[]>(kBlockSize));
-    blocks_[size_ >> kBlockBits][size_ & (kBlockSize - 1)] = ref;
+    if (size_ < kBlockSize) {
+      first_.push_back(ref);
+    } else {
+      const size_t i = size_ - kBlockSize;
+      if ((i & (kBlockSize - 1)) == 0) blocks_.push_back(std::make_unique_for_overwrite<PackedRef[]>(kBlockSize));
+      blocks_[i >> kBlockBits][i & (kBlockSize - 1)] = ref;
+    }
     ++size_;
   }
-  const PackedRef& operator[](size_t i) const { return blocks_[i >> kBlockBits][i & (kBlockSize - 1)]; }
+  const PackedRef& operator[](size_t i) const {
+    if (i < kBlockSize) return first_[i];
+    i -= kBlockSize;
+    return blocks_[i >> kBlockBits][i & (kBlockSize - 1)];
+  }
   const PackedRef& back() const { return (*this)[size_ - 1]; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
  private:
+  std::vector<PackedRef> first_;
   std::vector<std::unique_ptr<PackedRef[]>> blocks_;
   size_t size_ = 0;
 };

@@ -85,6 +85,13 @@ class Planner {
       if (node.kind != icechunk::NodeKind::kArray || !node.path.starts_with(prefix)) continue;
       FLOE_ASSIGN_OR_RETURN(zarr::ArrayMetadata metadata,
                             zarr::ArrayMetadata::parse(node.zarr_json, node.path));
+      // Moving references by whole chunks needs chunks of one length along every axis.
+      if (metadata.rectilinear()) {
+        return make_error(ErrorCode::kUnsupported,
+                          "{} has a rectilinear chunk grid (files of different lengths combined); appending to it is "
+                          "not supported yet: virtualize all the files together, or with --chunk-grid regular",
+                          node.path);
+      }
       committed_.emplace(node.path.substr(prefix.size()),
                          CommittedArray{&node, std::move(metadata)});
     }

@@ -103,6 +103,12 @@ Result<std::vector<uint8_t>> decode_whole(const zarr::ArrayMetadata& metadata,
                                           uint64_t max_bytes) {
   const uint64_t elements = element_count(metadata.shape);
   const uint64_t size = metadata.element_size();
+  if (metadata.rectilinear()) {
+    return make_error(ErrorCode::kUnsupported,
+                      "{}: decoding a whole array of a rectilinear chunk grid in memory is "
+                      "not supported",
+                      path);
+  }
   if (elements > max_bytes / std::max<uint64_t>(size, 1)) {
     return make_error(
         ErrorCode::kInvalidArgument,

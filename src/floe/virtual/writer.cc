@@ -1,13 +1,14 @@
-// Writes virtual datasets into Icechunk sessions: zarr.json per node, refs, inline and loadable chunks.
+// Writes virtual datasets into Icechunk sessions: zarr.json per node, refs, inline and loadable
+// chunks.
 #include "floe/virtual/writer.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "floe/core/base64.h"
 
@@ -44,7 +45,8 @@ std::string child_path(std::string_view parent, std::string_view name) {
   return fmt::format("{}/{}", parent, name);
 }
 
-// Source bytes of a stored chunk: `length` bytes at `offset` of `url`, of which the first `used` are kept.
+// Source bytes of a stored chunk: `length` bytes at `offset` of `url`, of which the first `used`
+// are kept.
 struct SourceRange {
   std::string url;
   uint64_t offset;
@@ -59,15 +61,20 @@ struct LoadableChunk {
   std::vector<SourceRange> ranges;
 };
 
-// Loadable arrays this large at most are stored as one chunk when they can be (see whole_array_chunk).
+// Loadable arrays this large at most are stored as one chunk when they can be (see
+// whole_array_chunk).
 constexpr uint64_t kMaxJoinedChunkBytes = 64ull << 20;
 
-// The ranges of an uncompressed loadable array whose chunks are slabs of its first axis, all referenced,
-// in array order: then the array can be stored as one chunk (a NetCDF-3 record coordinate is otherwise one
-// chunk per record: 744 chunks for a month of hours). Empty when it cannot.
+// The ranges of an uncompressed loadable array whose chunks are slabs of its first axis, all
+// referenced, in array order: then the array can be stored as one chunk (a NetCDF-3 record
+// coordinate is otherwise one chunk per record: 744 chunks for a month of hours). Empty when it
+// cannot.
 std::vector<SourceRange> whole_array_chunk(const VirtualArray& array) {
-  if (array.shape.empty() || array.refs.size() < 2 || !array.inline_chunks.empty() || !array.chunk_edges.empty()) return {};
-  if (array.codecs.size() != 1 || !array.codecs[0].is_object() || array.codecs[0].value("name", "") != "bytes") {
+  if (array.shape.empty() || array.refs.size() < 2 || !array.inline_chunks.empty() ||
+      !array.chunk_edges.empty())
+    return {};
+  if (array.codecs.size() != 1 || !array.codecs[0].is_object() ||
+      array.codecs[0].value("name", "") != "bytes") {
     return {};
   }
   if (array.chunk_shape.size() != array.shape.size() || array.chunk_shape[0] == 0) return {};
@@ -78,7 +85,8 @@ std::vector<SourceRange> whole_array_chunk(const VirtualArray& array) {
   }
   const uint64_t rows = array.shape[0], rows_per_chunk = array.chunk_shape[0];
   const uint64_t chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
-  if (row_bytes == 0 || rows > kMaxJoinedChunkBytes / row_bytes || array.refs.size() != chunks) return {};
+  if (row_bytes == 0 || rows > kMaxJoinedChunkBytes / row_bytes || array.refs.size() != chunks)
+    return {};
   std::vector<SourceRange> ranges(chunks);
   std::vector<bool> seen(chunks, false);
   for (size_t i = 0; i < array.refs.size(); ++i) {
@@ -87,24 +95,29 @@ std::vector<SourceRange> whole_array_chunk(const VirtualArray& array) {
     uint64_t used = std::min(rows_per_chunk, rows - chunk * rows_per_chunk) * row_bytes;
     if (array.refs.length(i) < used) return {};
     seen[chunk] = true;
-    ranges[chunk] = {std::string(array.refs.path(i)), array.refs.offset(i), array.refs.length(i), used};
+    ranges[chunk] = {std::string(array.refs.path(i)), array.refs.offset(i), array.refs.length(i),
+                     used};
   }
   return ranges;
 }
 
 Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t> chunk_shape);
 
-Status write_group(const VirtualGroup& group, const std::string& path, icechunk::WriteSession& session,
-                   const WriteContext& context, WriteSummary& summary, std::vector<LoadableChunk>& loadable) {
+Status write_group(const VirtualGroup& group, const std::string& path,
+                   icechunk::WriteSession& session, const WriteContext& context,
+                   WriteSummary& summary, std::vector<LoadableChunk>& loadable) {
   FLOE_RETURN_IF_ERROR(session.put_group(path, group_metadata(group).dump()));
   ++summary.groups;
   for (const VirtualArray& array : group.arrays) {
     const std::string array_path = child_path(path, array.name);
-    std::vector<SourceRange> joined = array.loadable ? whole_array_chunk(array) : std::vector<SourceRange>{};
+    std::vector<SourceRange> joined =
+        array.loadable ? whole_array_chunk(array) : std::vector<SourceRange>{};
     if (!joined.empty()) {
-      FLOE_RETURN_IF_ERROR(session.put_array(array_path, array_metadata_with_chunks(array, array.shape).dump()));
+      FLOE_RETURN_IF_ERROR(
+          session.put_array(array_path, array_metadata_with_chunks(array, array.shape).dump()));
       ++summary.arrays;
-      loadable.push_back({array_path, std::vector<uint32_t>(array.shape.size(), 0), std::move(joined)});
+      loadable.push_back(
+          {array_path, std::vector<uint32_t>(array.shape.size(), 0), std::move(joined)});
       continue;
     }
     FLOE_RETURN_IF_ERROR(session.put_array(array_path, array_metadata(array).dump()));
@@ -119,21 +132,24 @@ Status write_group(const VirtualGroup& group, const std::string& path, icechunk:
     for (size_t i = 0; i < array.refs.size(); ++i) {
       std::vector<uint32_t> coords = chunk_coords(array.refs.chunk(i), counts);
       if (array.loadable) {
-        loadable.push_back({array_path, std::move(coords),
-                            {{std::string(array.refs.path(i)), array.refs.offset(i), array.refs.length(i),
-                              array.refs.length(i)}}});
+        loadable.push_back({array_path,
+                            std::move(coords),
+                            {{std::string(array.refs.path(i)), array.refs.offset(i),
+                              array.refs.length(i), array.refs.length(i)}}});
         continue;
       }
       auto checksum = context.checksums.find(array.refs.path(i));
       FLOE_RETURN_IF_ERROR(session.set_virtual_ref(
           array_path, coords, array.refs.path(i), array.refs.offset(i), array.refs.length(i),
-          checksum == context.checksums.end() ? std::string_view{} : std::string_view(checksum->second.etag),
+          checksum == context.checksums.end() ? std::string_view{}
+                                              : std::string_view(checksum->second.etag),
           checksum == context.checksums.end() ? 0 : checksum->second.last_modified));
       ++summary.virtual_refs;
     }
   }
   for (const VirtualGroup& child : group.groups) {
-    FLOE_RETURN_IF_ERROR(write_group(child, child_path(path, child.name), session, context, summary, loadable));
+    FLOE_RETURN_IF_ERROR(
+        write_group(child, child_path(path, child.name), session, context, summary, loadable));
   }
   return ok_status();
 }
@@ -143,7 +159,8 @@ Status store_loadable(std::vector<LoadableChunk>& loadable, icechunk::WriteSessi
                       const WriteContext& context, WriteSummary& summary) {
   if (loadable.empty()) return ok_status();
   if (!context.registry || !context.scheduler) {
-    return make_error(ErrorCode::kInternal, "loadable arrays need a store registry and a fetch scheduler");
+    return make_error(ErrorCode::kInternal,
+                      "loadable arrays need a store registry and a fetch scheduler");
   }
   std::vector<io::FetchRequest> requests;
   std::map<std::string, io::ResolvedUrl> resolved_urls;  // keeps the stores alive during the fetch
@@ -154,7 +171,8 @@ Status store_loadable(std::vector<LoadableChunk>& loadable, icechunk::WriteSessi
         FLOE_ASSIGN_OR_RETURN(io::ResolvedUrl resolved, context.registry->resolve(range.url));
         found = resolved_urls.emplace(range.url, std::move(resolved)).first;
       }
-      requests.push_back({found->second.store.get(), found->second.key, range.offset, range.length});
+      requests.push_back(
+          {found->second.store.get(), found->second.key, range.offset, range.length});
     }
   }
   std::vector<Result<Bytes>> fetched = context.scheduler->fetch(requests);
@@ -164,7 +182,8 @@ Status store_loadable(std::vector<LoadableChunk>& loadable, icechunk::WriteSessi
     for (const SourceRange& range : chunk.ranges) {
       Result<Bytes>& bytes = fetched[next++];
       if (!bytes.ok()) {
-        return std::move(bytes).error().add_context(fmt::format("loading {} from {}", chunk.array_path, range.url));
+        return std::move(bytes).error().add_context(
+            fmt::format("loading {} from {}", chunk.array_path, range.url));
       }
       pieces.push_back(bytes->slice(0, range.used));
     }
@@ -191,7 +210,8 @@ Json encode_fill_value_attribute(const Json& value, const Json& data_type) {
     if (value.is_number_float()) return static_cast<int64_t>(value.get<double>());
     return value;
   }
-  if (name == "bool") return value.is_boolean() ? value : Json(value.is_number() && value.get<double>() != 0);
+  if (name == "bool")
+    return value.is_boolean() ? value : Json(value.is_number() && value.get<double>() != 0);
   if (name == "null_terminated_bytes" || name == "fixed_length_bytes" || name.starts_with("|S") ||
       name == "bytes") {
     if (value.is_string()) {
@@ -202,20 +222,26 @@ Json encode_fill_value_attribute(const Json& value, const Json& data_type) {
   return value;
 }
 
-Json array_metadata(const VirtualArray& array) { return array_metadata_with_chunks(array, array.chunk_shape); }
+Json array_metadata(const VirtualArray& array) {
+  return array_metadata_with_chunks(array, array.chunk_shape);
+}
 
 namespace {
 
-// The chunk_grid of zarr.json: regular, or rectilinear (zarr-extensions) with a bare length for regular axes
-// and [length, count] pairs for runs of equal chunks.
+// The chunk_grid of zarr.json: regular, or rectilinear (zarr-extensions) with regular axes as one
+// run and [length, count] pairs for runs of equal chunks.
 Json chunk_grid_json(const VirtualArray& array, const std::vector<uint64_t>& chunk_shape) {
   if (array.chunk_edges.empty()) {
     return {{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}};
   }
   Json shapes = Json::array();
   for (size_t axis = 0; axis < chunk_shape.size(); ++axis) {
+    // A regular axis as one run of its chunk length: icechunk-python 2.3 refuses a bare length when
+    // it rewrites the metadata.
     if (axis >= array.chunk_edges.size() || array.chunk_edges[axis].empty()) {
-      shapes.push_back(chunk_shape[axis]);
+      const uint64_t chunk = std::max<uint64_t>(chunk_shape[axis], 1);
+      const uint64_t count = std::max<uint64_t>(1, (array.shape[axis] + chunk - 1) / chunk);
+      shapes.push_back(Json::array({Json::array({chunk, count})}));
       continue;
     }
     Json runs = Json::array();
@@ -232,17 +258,20 @@ Json chunk_grid_json(const VirtualArray& array, const std::vector<uint64_t>& chu
     }
     shapes.push_back(std::move(runs));
   }
-  return {{"name", "rectilinear"}, {"configuration", {{"kind", "inline"}, {"chunk_shapes", std::move(shapes)}}}};
+  return {{"name", "rectilinear"},
+          {"configuration", {{"kind", "inline"}, {"chunk_shapes", std::move(shapes)}}}};
 }
 
 Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t> chunk_extents) {
   std::vector<uint64_t> chunk_shape;
   for (size_t axis = 0; axis < array.shape.size(); ++axis) {
-    chunk_shape.push_back(std::max<uint64_t>(axis < chunk_extents.size() ? chunk_extents[axis] : 1, 1));
+    chunk_shape.push_back(
+        std::max<uint64_t>(axis < chunk_extents.size() ? chunk_extents[axis] : 1, 1));
   }
   Json attributes = array.attributes.is_object() ? array.attributes : Json::object();
   if (attributes.contains("_FillValue")) {
-    attributes["_FillValue"] = encode_fill_value_attribute(attributes["_FillValue"], array.data_type);
+    attributes["_FillValue"] =
+        encode_fill_value_attribute(attributes["_FillValue"], array.data_type);
   }
   Json meta{{"zarr_format", 3},
             {"node_type", "array"},
@@ -274,11 +303,13 @@ Result<WriteSummary> write_dataset(const VirtualDataset& dataset, icechunk::Writ
   // Missing ancestors of the target group become empty groups, outermost first.
   if (root != "/") {
     std::vector<std::string> ancestors{"/"};
-    for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
+    for (size_t slash = root.find('/', 1); slash != std::string::npos;
+         slash = root.find('/', slash + 1)) {
       ancestors.push_back(root.substr(0, slash));
     }
     for (const std::string& ancestor : ancestors) {
-      if (!session.node_kind(ancestor)) FLOE_RETURN_IF_ERROR(session.put_group(ancestor, group_metadata({}).dump()));
+      if (!session.node_kind(ancestor))
+        FLOE_RETURN_IF_ERROR(session.put_group(ancestor, group_metadata({}).dump()));
     }
   }
   FLOE_RETURN_IF_ERROR(write_group(dataset.root, root, session, context, summary, loadable));
