@@ -10,8 +10,23 @@
 
 namespace floe::virt {
 
+ChunkManifest::ChunkManifest(const ChunkManifest& other)
+    : paths_(other.paths_),
+      chunks_(other.chunks_),
+      path_indexes_(other.path_indexes_),
+      offsets_(other.offsets_),
+      lengths_(other.lengths_),
+      long_lengths_(other.long_lengths_) {
+  for (size_t i = 0; i < paths_.size(); ++i) path_lookup_.emplace(paths_[i], static_cast<uint32_t>(i));
+}
+
+ChunkManifest& ChunkManifest::operator=(const ChunkManifest& other) {
+  if (this != &other) *this = ChunkManifest(other);
+  return *this;
+}
+
 uint32_t ChunkManifest::intern(std::string_view url) {
-  auto found = path_lookup_.find(std::string(url));
+  auto found = path_lookup_.find(url);
   if (found != path_lookup_.end()) return found->second;
   auto index = static_cast<uint32_t>(paths_.size());
   paths_.emplace_back(url);
@@ -42,7 +57,7 @@ uint64_t ChunkManifest::memory_bytes() const {
                    offsets_.capacity() * sizeof(uint64_t) + lengths_.capacity() * sizeof(uint32_t);
   for (const std::string& path : paths_) bytes += sizeof(std::string) + path.capacity() + 1;
   // The lookup: one node per path (key, value, hash, next pointer) plus the bucket array.
-  bytes += path_lookup_.size() * (sizeof(std::string) + 2 * sizeof(void*) + 2 * sizeof(uint64_t)) +
+  bytes += path_lookup_.size() * (sizeof(std::string_view) + 2 * sizeof(void*) + 2 * sizeof(uint64_t)) +
            path_lookup_.bucket_count() * sizeof(void*);
   bytes += long_lengths_.size() * 4 * sizeof(uint64_t);
   return bytes;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -22,6 +23,12 @@ using Json = nlohmann::json;
 // number, path index, offset, and a 32-bit length; the rare length past 4 GiB is kept aside).
 class ChunkManifest {
  public:
+  ChunkManifest() = default;
+  ChunkManifest(const ChunkManifest& other);
+  ChunkManifest& operator=(const ChunkManifest& other);
+  ChunkManifest(ChunkManifest&&) noexcept = default;  // a deque's move keeps its strings where they are
+  ChunkManifest& operator=(ChunkManifest&&) noexcept = default;
+
   // Index of `url` in paths(), adding it on first use.
   uint32_t intern(std::string_view url);
   // `chunk` is the row-major chunk number over the array's chunk grid.
@@ -29,7 +36,7 @@ class ChunkManifest {
 
   size_t size() const { return chunks_.size(); }
   bool empty() const { return chunks_.empty(); }
-  const std::vector<std::string>& paths() const { return paths_; }
+  const std::deque<std::string>& paths() const { return paths_; }
   uint64_t chunk(size_t i) const { return chunks_[i]; }
   uint32_t path_index(size_t i) const { return path_indexes_[i]; }
   const std::string& path(size_t i) const { return paths_[path_indexes_[i]]; }
@@ -50,13 +57,13 @@ class ChunkManifest {
     path_map.reserve(other.paths_.size());
     for (const std::string& p : other.paths_) path_map.push_back(intern(p));
     for (size_t i = 0; i < other.size(); ++i) {
-      add(remap(other.chunks_[i]), path_map[other.path_indexes_[i]], other.offsets_[i], other.lengths_[i]);
+      add(remap(other.chunks_[i]), path_map[other.path_indexes_[i]], other.offsets_[i], other.length(i));
     }
   }
 
  private:
-  std::vector<std::string> paths_;
-  std::unordered_map<std::string, uint32_t> path_lookup_;
+  std::deque<std::string> paths_;  // stable addresses: the lookup's keys are views of these
+  std::unordered_map<std::string_view, uint32_t> path_lookup_;
   std::vector<uint64_t> chunks_;
   std::vector<uint32_t> path_indexes_;
   std::vector<uint64_t> offsets_;

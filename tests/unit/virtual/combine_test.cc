@@ -589,10 +589,18 @@ TEST(ChunkManifest, TwentyFourBytesPerReferenceAtTenMillion) {
   const double per_ref = static_cast<double>(refs.memory_bytes()) / kRefs;
   EXPECT_LE(per_ref, 24.1);
   RecordProperty("bytes_per_reference", std::to_string(per_ref));
-  // Lengths past 4 GiB are kept exactly.
+  // Lengths past 4 GiB are kept exactly, through appends and copies too.
   refs.add(kRefs, 0, 0, 5ull << 30);
   EXPECT_EQ(refs.length(kRefs), 5ull << 30);
   EXPECT_EQ(refs.length(kRefs - 1), 4096u);
+  ChunkManifest tail;
+  tail.add(0, tail.intern("s3://bucket/huge.grib"), 0, 6ull << 30);
+  ChunkManifest copy = tail;
+  copy.append(tail, [](uint64_t chunk) { return chunk + 1; });
+  EXPECT_EQ(copy.length(1), 6ull << 30);
+  EXPECT_EQ(copy.intern("s3://bucket/huge.grib"), 0u);  // the copy's lookup is its own
+  tail = ChunkManifest();
+  EXPECT_EQ(copy.path(1), "s3://bucket/huge.grib");
 }
 
 }  // namespace
