@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "floe/cli/global_options.h"
 #include "floe/cli/repo_command.h"
@@ -293,7 +294,7 @@ class VirtualizeJob {
       if (file.listed) cache_->set_object_meta(file.store.get(), file.key, file.meta);
     }
     FLOE_ASSIGN_OR_RETURN(combine_options_, combine_options_for(arguments_));
-    pool_ = std::make_unique<ThreadPool>(arguments_.jobs ? arguments_.jobs : std::min<size_t>(files_.size(), 16));
+    pool_ = std::make_unique<ThreadPool>(default_jobs());
     if (arguments_.batch_files > 0) {
       if (grib_) return make_error(ErrorCode::kInvalidArgument, "--batch-files is for NetCDF / HDF5 sources");
       return run_batches();
@@ -327,6 +328,16 @@ class VirtualizeJob {
     std::optional<virt::AppendPlan> append;
     std::string append_dim;
   };
+
+  // Files parsed at once: --jobs; else, for local files, one per core (more only hold more files in memory), and
+  // for remote ones 16 (their latency overlaps).
+  size_t default_jobs() const {
+    if (arguments_.jobs) return arguments_.jobs;
+    const bool local = std::all_of(files_.begin(), files_.end(),
+                                   [](const SourceFile& file) { return file.location.starts_with("file://"); });
+    const size_t cores = std::max<size_t>(2, std::thread::hardware_concurrency());
+    return std::min<size_t>(files_.size(), local ? cores : 16);
+  }
 
   ProgressReporter::Mode progress_mode() const {
     return global_.quiet || global_.json ? ProgressReporter::Mode::kNever : ProgressReporter::Mode::kAuto;
@@ -656,7 +667,7 @@ void add_virtualize_command(CLI::App& app, GlobalOptions& global, std::function<
                       "Bytes per metadata read (paged HDF5 files use their page size)");
   command->add_option("--first-read-size", arguments->first_read_bytes,
                       "Bytes read first from each file, with its size and ETag (default 1 MiB, whole blocks)");
-  command->add_option("--jobs", arguments->jobs, "Files parsed at once (default min(files, 16))");
+  command->add_option("--jobs", arguments->jobs, "Files parsed at once (default: one per core for local files, 16 for remote ones)");
   command->add_option("--batch-files", arguments->batch_files,
                       "Commit every N files, appending along the outermost combined dimension; a rerun skips the "
                       "files already committed (recorded in each commit's metadata)");
