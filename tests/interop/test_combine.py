@@ -353,3 +353,19 @@ def test_time_bounds_follow_the_harmonized_time(floe_bin, tmp_path):
     ds = open_dataset(tmp_path / "repo", tmp_path)
     np.testing.assert_array_equal(ds["time_bnds"].values,
                                   np.concatenate(expected_bounds).astype("datetime64[ns]"))
+
+
+def test_append_a_month_to_a_netcdf_cube(floe_bin, tmp_path):
+    expected = [write_month(tmp_path / f"tas_{i}.nc", 10, 10 * i, chunk=10, zlib=True, seed=i) for i in range(3)]
+    repo = tmp_path / "repo"
+    virtualize(floe_bin, [tmp_path / "tas_0.nc", tmp_path / "tas_1.nc"], repo, "--concat-dim", "time")
+    summary = virtualize(floe_bin, [tmp_path / "tas_2.nc"], repo, "--append-dim", "time")
+    assert summary["appended"]["committed_length"] == 20 and summary["appended"]["appended_length"] == 10, summary
+    ds = open_dataset(repo, tmp_path)
+    np.testing.assert_array_equal(ds["tas"].values, np.concatenate(expected))
+    assert len(ds["time"]) == 30
+    # The same month again is refused and changes nothing.
+    again = run(floe_bin, ["virtualize", str(tmp_path / "tas_2.nc"), "--repo", str(repo), "--append-dim", "time"],
+                check=False)
+    assert again.returncode == 2 and "already in the repository" in again.stderr.decode(), again.stderr
+    assert len(open_dataset(repo, tmp_path)["time"]) == 30
