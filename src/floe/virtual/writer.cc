@@ -11,6 +11,7 @@
 #include <map>
 
 #include "floe/core/base64.h"
+#include "floe/zarr/array_metadata.h"
 
 namespace floe::virt {
 namespace {
@@ -228,38 +229,21 @@ Json array_metadata(const VirtualArray& array) {
 
 namespace {
 
-// The chunk_grid of zarr.json: regular, or rectilinear (zarr-extensions) with regular axes as one
-// run and [length, count] pairs for runs of equal chunks.
+// The chunk_grid of zarr.json: regular, or rectilinear (zarr-extensions) from every axis's edges.
 Json chunk_grid_json(const VirtualArray& array, const std::vector<uint64_t>& chunk_shape) {
   if (array.chunk_edges.empty()) {
     return {{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}};
   }
-  Json shapes = Json::array();
+  std::vector<std::vector<uint64_t>> edges(chunk_shape.size());
   for (size_t axis = 0; axis < chunk_shape.size(); ++axis) {
-    // A regular axis as one run of its chunk length: icechunk-python 2.3 refuses a bare length when
-    // it rewrites the metadata.
-    if (axis >= array.chunk_edges.size() || array.chunk_edges[axis].empty()) {
-      const uint64_t chunk = std::max<uint64_t>(chunk_shape[axis], 1);
-      const uint64_t count = std::max<uint64_t>(1, (array.shape[axis] + chunk - 1) / chunk);
-      shapes.push_back(Json::array({Json::array({chunk, count})}));
+    if (axis < array.chunk_edges.size() && !array.chunk_edges[axis].empty()) {
+      edges[axis] = array.chunk_edges[axis];
       continue;
     }
-    Json runs = Json::array();
-    const std::vector<uint64_t>& edges = array.chunk_edges[axis];
-    for (size_t i = 0; i < edges.size();) {
-      size_t j = i;
-      while (j < edges.size() && edges[j] == edges[i]) ++j;
-      if (j - i == 1) {
-        runs.push_back(edges[i]);
-      } else {
-        runs.push_back(Json::array({edges[i], j - i}));
-      }
-      i = j;
-    }
-    shapes.push_back(std::move(runs));
+    const uint64_t chunk = std::max<uint64_t>(chunk_shape[axis], 1);
+    if (array.shape[axis] > 0) edges[axis].assign((array.shape[axis] + chunk - 1) / chunk, chunk);
   }
-  return {{"name", "rectilinear"},
-          {"configuration", {{"kind", "inline"}, {"chunk_shapes", std::move(shapes)}}}};
+  return zarr::chunk_grid_json(array.shape, edges);
 }
 
 Json array_metadata_with_chunks(const VirtualArray& array, std::vector<uint64_t> chunk_extents) {

@@ -291,16 +291,19 @@ Json chunk_grid_json(std::span<const std::uint64_t> shape,
     const std::vector<std::uint64_t> no_edges;
     const std::vector<std::uint64_t>& edges =
         axis < chunk_edges.size() ? chunk_edges[axis] : no_edges;
+    // Even axes of a rectilinear grid are one run, not a bare step: icechunk-python 2.3 refuses bare steps when
+    // it rewrites the metadata.
     if (edges.empty()) {  // an axis of extent 0
       steps.push_back(1);
-      chunk_shapes.push_back(1);
+      chunk_shapes.push_back(Json::array({1}));
       continue;
     }
     const bool equal = std::all_of(edges.begin(), edges.end(),
                                    [&](std::uint64_t edge) { return edge == edges[0]; });
     if (equal && edges.size() == ceil_divide(shape[axis], edges[0])) {
       steps.push_back(edges[0]);
-      chunk_shapes.push_back(edges[0]);
+      chunk_shapes.push_back(edges.size() == 1 ? Json::array({edges[0]})
+                                               : Json::array({Json::array({edges[0], edges.size()})}));
       continue;
     }
     every_axis_regular = false;
