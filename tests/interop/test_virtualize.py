@@ -49,6 +49,7 @@ from conftest import (
     _executable_from_env,
     chunk_kind_name,
     ic_get,
+    ic_list,
     ic_open,
     meta_key,
 )
@@ -488,10 +489,21 @@ def chunk_shape(meta: dict[str, Any]) -> list[int]:
     return list(grid["configuration"]["chunk_shape"])
 
 
-def is_loadable(meta: dict[str, Any], path: str) -> bool:
-    """1-D dimension coordinates and scalars are stored in the repository (the contract)."""
+def cf_bounds(session: ic.Session) -> set[str]:
+    """Names of CF bounds variables: what some array's `bounds` attribute names."""
+    names = set()
+    for key in ic_list(session.store):
+        if key.endswith("zarr.json"):
+            bounds = json.loads(ic_get(session.store, key)).get("attributes", {}).get("bounds")
+            if isinstance(bounds, str):
+                names.add(bounds)
+    return names
+
+
+def is_loadable(meta: dict[str, Any], path: str, bounds: set[str]) -> bool:
+    """1-D dimension coordinates, scalars and CF bounds variables are stored in the repository (the contract)."""
     shape = meta["shape"]
-    if len(shape) == 0:
+    if len(shape) == 0 or path.rsplit("/", 1)[-1] in bounds:
         return True
     dims = meta.get("dimension_names") or []
     return len(shape) == 1 and len(dims) == 1 and dims[0] == path.rsplit("/", 1)[-1]
@@ -579,6 +591,7 @@ def check_unfiltered_by_content(v: Virtualized, ds: h5py.Dataset, refs: dict, wh
 
 def check_hdf5_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> int:
     checked = 0
+    bounds = cf_bounds(session)
     url = file_url(v.fixture.path)
     file_size = v.fixture.path.stat().st_size
     with h5py.File(v.fixture.path, "r") as f:
@@ -593,8 +606,8 @@ def check_hdf5_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> int
             what = f"{v.fixture.name} {h5_path}"
             refs = refs_by_index(floe, v, path)
             kinds = {r["kind"] for r in refs.values()}
-            if is_loadable(meta, path):
-                assert "virtual" not in kinds, f"{what}: loadable (1-D coordinate or scalar) but has virtual refs"
+            if is_loadable(meta, path, bounds):
+                assert "virtual" not in kinds, f"{what}: loadable (1-D coordinate, scalar, bounds) but has virtual refs"
                 continue
             layout = ds.id.get_create_plist().get_layout()
             if layout == h5py.h5d.COMPACT:
@@ -645,6 +658,7 @@ def check_hdf5_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> int
 
 
 def check_netcdf3_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> int:
+    bounds = cf_bounds(session)
     header = VF.read_nc3_header(v.fixture.path)
     url = file_url(v.fixture.path)
     file_size = v.fixture.path.stat().st_size
@@ -657,7 +671,7 @@ def check_netcdf3_manifests(floe: Floe, v: Virtualized, session: ic.Session) -> 
         meta = zarr_meta(session, path)
         assert tuple(meta["shape"]) == var.shape, f"{what}: shape {meta['shape']} != header {var.shape}"
         refs = refs_by_index(floe, v, path)
-        if is_loadable(meta, path):
+        if is_loadable(meta, path, bounds):
             assert all(r["kind"] != "virtual" for r in refs.values()), f"{what}: loadable but virtual"
             continue
         if 0 in var.shape:

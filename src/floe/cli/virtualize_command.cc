@@ -560,8 +560,7 @@ class VirtualizeJob {
                    {"files", files},
                    {"groups", committed.written.groups},
                    {"arrays", committed.written.arrays},
-                   {"virtual_refs", combine_report_.references ? combine_report_.references
-                                                               : committed.written.virtual_refs},
+                   {"virtual_refs", committed.written.virtual_refs},
                    {"inline_chunks", committed.written.stored_chunks},
                    {"stored_bytes", committed.written.stored_bytes},
                    {"manifest_bytes_per_ref",
